@@ -1,0 +1,35 @@
+import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./app-env";
+import type { Config } from "./config/config";
+import { errorResponse, retCodeResponse } from "./http/respond";
+import { addressCeiling } from "./middleware/rate-limit";
+import { tokensRoute } from "./routes/tokens";
+import { validateRoute } from "./routes/validate";
+
+/**
+ * The whole service as one chain. Built once per configuration, because the validate
+ * route's path is itself configuration (VALIDATE_PATH).
+ */
+export function createApp(config: Config) {
+  return new Hono<AppEnv>()
+    .use(secureHeaders({ crossOriginResourcePolicy: "same-site" }))
+    .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
+    .use("/v1/*", addressCeiling)
+    .use(config.validatePath, addressCeiling)
+    .route("/v1/tokens", tokensRoute(config))
+    .route(config.validatePath, validateRoute(config))
+    .notFound(() => retCodeResponse("notFound"))
+    .onError((error, c) => errorResponse(error, c));
+}
+
+const apps = new WeakMap<Config, ReturnType<typeof createApp>>();
+
+export function appFor(config: Config) {
+  let app = apps.get(config);
+  if (!app) {
+    app = createApp(config);
+    apps.set(config, app);
+  }
+  return app;
+}

@@ -1,0 +1,233 @@
+import * as z from "zod/mini";
+import {
+  CLOCK_TOLERANCE_MAX_SECONDS,
+  MAX_ID_LENGTH,
+  MIN_API_KEY_LENGTH,
+  TOKEN_TTL_MAX_SECONDS,
+} from "../constants";
+import { type ApiKeyRing, buildApiKeyRing } from "../crypto/api-keys";
+import {
+  importSigningKeys,
+  parseSigningKeys,
+  type RawSigningKey,
+  type SigningKeyRing,
+} from "../crypto/signing-keys";
+import { DEVELOPMENT_DEFAULTS, DEVELOPMENT_KID_PREFIX } from "./development";
+
+export const ENVIRONMENTS = ["production", "staging", "development", "test"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const DEFAULT_VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
+
+/** The parsed configuration: nothing else in the program reads raw `env` strings. */
+export interface Config {
+  readonly environment: Environment;
+  readonly signingKeys: SigningKeyRing;
+  readonly apiKeys: ApiKeyRing;
+  readonly tenantSpaceIds: ReadonlySet<string>;
+  /** Default and maximum token lifetime. */
+  readonly tokenTtlSeconds: number;
+  readonly clockToleranceSeconds: number;
+  readonly validatePath: string;
+}
+
+/** Names the variable and what it must be; never carries the value. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+  ) {
+    super(`${variable} ${reason}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The variables this module reads: the contract with operators (README, "Configuration"). */
+export interface ConfigEnv {
+  ENVIRONMENT?: unknown;
+  SIGNING_KEYS?: unknown;
+  API_KEYS?: unknown;
+  TENANT_SPACE_IDS?: unknown;
+  TOKEN_TTL_SECONDS?: unknown;
+  CLOCK_TOLERANCE_SECONDS?: unknown;
+  VALIDATE_PATH?: unknown;
+}
+
+const csv = (text: string) =>
+  text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
+/** Unset, or set to an empty string in wrangler.toml, both mean "use the default". */
+const optionalText = z.pipe(
+  z.optional(z.union([z.string(), z.number()])),
+  z.transform((value) =>
+    value === undefined || String(value).trim() === "" ? undefined : String(value).trim(),
+  ),
+);
+
+const wholeNumber = (min: number, max: number, fallback: number) =>
+  z.pipe(
+    optionalText,
+    z.pipe(
+      z.transform((text: string | undefined) =>
+        text === undefined ? fallback : /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN,
+      ),
+      z.number().check(z.int(), z.gte(min), z.lte(max)),
+    ),
+  );
+
+const TENANT_ID = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_ID_LENGTH}}$`);
+
+/** Each variable: its schema and, when it fails, what it must be. */
+const variables = {
+  ENVIRONMENT: {
+    schema: z.pipe(optionalText, z.optional(z.enum(ENVIRONMENTS))),
+    expected: `must be one of ${ENVIRONMENTS.join(", ")}`,
+  },
+  TOKEN_TTL_SECONDS: {
+    schema: wholeNumber(1, TOKEN_TTL_MAX_SECONDS, 300),
+    expected: `must be a whole number from 1 to ${TOKEN_TTL_MAX_SECONDS}`,
+  },
+  CLOCK_TOLERANCE_SECONDS: {
+    schema: wholeNumber(0, CLOCK_TOLERANCE_MAX_SECONDS, 5),
+    expected: `must be a whole number from 0 to ${CLOCK_TOLERANCE_MAX_SECONDS}`,
+  },
+  VALIDATE_PATH: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? DEFAULT_VALIDATE_PATH),
+        z.string().check(
+          z.regex(/^(\/[A-Za-z0-9._~-]+)+$/),
+          z.refine((path) => !path.startsWith("/v1/") && path !== "/healthz"),
+        ),
+      ),
+    ),
+    expected:
+      "must be a path such as /rest/... made of letters, digits and . _ ~ -, outside /v1/ and /healthz",
+  },
+  TENANT_SPACE_IDS: {
+    schema: z.pipe(
+      optionalText,
+      z.optional(
+        z.pipe(z.transform(csv), z.array(z.string().check(z.regex(TENANT_ID))).check(z.minLength(1))),
+      ),
+    ),
+    expected: `must be a comma-separated list of tenant space ids (letters, digits, _ or -, at most ${MAX_ID_LENGTH} each)`,
+  },
+  API_KEYS: {
+    schema: z.pipe(
+      optionalText,
+      z.optional(
+        z.pipe(
+          z.transform(csv),
+          z.array(z.string().check(z.minLength(MIN_API_KEY_LENGTH))).check(z.minLength(1)),
+        ),
+      ),
+    ),
+    expected: `must be one API key, or several separated by commas, each at least ${MIN_API_KEY_LENGTH} characters`,
+  },
+} as const;
+
+type Variables = typeof variables;
+type Parsed = { [Name in keyof Variables]: z.output<Variables[Name]["schema"]> };
+
+function parseVariable<Name extends keyof Variables>(env: ConfigEnv, name: Name): Parsed[Name] {
+  const result = z.safeParse(variables[name].schema as z.ZodMiniType, env[name]);
+  if (!result.success) throw new ConfigError(name, variables[name].expected);
+  return result.data as Parsed[Name];
+}
+
+/** A deployed Worker may not run on the committed development secrets. */
+const isDeployed = (environment: Environment) => environment === "production" || environment === "staging";
+
+function requireSecret<T>(
+  name: string,
+  value: T | undefined,
+  environment: Environment,
+  fallback: () => T,
+): T {
+  if (value !== undefined) return value;
+  if (environment === "development") return fallback();
+  throw new ConfigError(name, `is not set (set it with \`wrangler secret put ${name}\`)`);
+}
+
+/** Parses and checks every variable, then imports the keys. Throws ConfigError. */
+export async function parseConfig(env: ConfigEnv): Promise<Config> {
+  const environment = parseVariable(env, "ENVIRONMENT") ?? "production";
+  const tokenTtlSeconds = parseVariable(env, "TOKEN_TTL_SECONDS");
+  const clockToleranceSeconds = parseVariable(env, "CLOCK_TOLERANCE_SECONDS");
+  const validatePath = parseVariable(env, "VALIDATE_PATH");
+
+  const tenantSpaceIds = requireSecret(
+    "TENANT_SPACE_IDS",
+    parseVariable(env, "TENANT_SPACE_IDS"),
+    environment,
+    () => csv(DEVELOPMENT_DEFAULTS.TENANT_SPACE_IDS),
+  );
+  const apiKeys = requireSecret("API_KEYS", parseVariable(env, "API_KEYS"), environment, () =>
+    csv(DEVELOPMENT_DEFAULTS.API_KEYS),
+  );
+  const signingKeys = requireSecret(
+    "SIGNING_KEYS",
+    parseSigningKeysVariable(env),
+    environment,
+    () => parseSigningKeys(DEVELOPMENT_DEFAULTS.SIGNING_KEYS) as [RawSigningKey, ...RawSigningKey[]],
+  );
+
+  if (isDeployed(environment)) {
+    if (signingKeys.some((key) => key.kid.startsWith(DEVELOPMENT_KID_PREFIX))) {
+      throw new ConfigError(
+        "SIGNING_KEYS",
+        `holds the committed development key, refused when ENVIRONMENT=${environment}; generate a real one with \`npm run keys -- generate\``,
+      );
+    }
+    if (apiKeys.includes(DEVELOPMENT_DEFAULTS.API_KEYS)) {
+      throw new ConfigError(
+        "API_KEYS",
+        `holds the committed development key, refused when ENVIRONMENT=${environment}`,
+      );
+    }
+  }
+
+  return {
+    environment,
+    signingKeys: await importSigningKeys(signingKeys),
+    apiKeys: await buildApiKeyRing(apiKeys),
+    tenantSpaceIds: new Set(tenantSpaceIds),
+    tokenTtlSeconds,
+    clockToleranceSeconds,
+    validatePath,
+  };
+}
+
+function parseSigningKeysVariable(env: ConfigEnv): [RawSigningKey, ...RawSigningKey[]] | undefined {
+  const text = z.parse(optionalText, typeof env.SIGNING_KEYS === "string" ? env.SIGNING_KEYS : undefined);
+  if (text === undefined) {
+    if (env.SIGNING_KEYS !== undefined && typeof env.SIGNING_KEYS !== "string") {
+      throw new ConfigError("SIGNING_KEYS", "must be text");
+    }
+    return undefined;
+  }
+  const keys = parseSigningKeys(text);
+  if (typeof keys === "string") throw new ConfigError("SIGNING_KEYS", keys);
+  return keys as [RawSigningKey, ...RawSigningKey[]];
+}
+
+const cache = new WeakMap<object, Promise<Config>>();
+
+/**
+ * The configuration for this `env`, parsed once per isolate (the runtime hands every
+ * request the same `env` object). A failure is cached too: it is a deployment error
+ * that only a new deployment, and so a new isolate, can fix.
+ */
+export function loadConfig(env: ConfigEnv): Promise<Config> {
+  let config = cache.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    cache.set(env, config);
+  }
+  return config;
+}

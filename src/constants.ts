@@ -1,0 +1,58 @@
+/**
+ * Every number the service depends on, with the reason it has that value.
+ * Operator-tunable values live in the configuration (src/config); these are not.
+ */
+
+/** Workers KV refuses an `expiration`/`expirationTtl` less than 60 s ahead (local KV too). */
+export const KV_MIN_TTL_SECONDS = 60;
+
+/**
+ * How long a KV read may be served from the edge cache. 30 s is KV's minimum: it bounds
+ * how stale a revocation can look in a location that cached the "issued" record.
+ */
+export const KV_CACHE_TTL_SECONDS = 30;
+
+/**
+ * A KV write can take 60 s or more to reach other locations, and a "not found" read is
+ * cached like a value (for KV_CACHE_TTL_SECONDS). A correctly signed token with no record
+ * yet is therefore accepted while it is younger than both together; after that a missing
+ * record means the token is unknown. See docs/storage-schema.md, "Consistency".
+ */
+export const KV_PROPAGATION_GRACE_SECONDS = 60 + KV_CACHE_TTL_SECONDS;
+
+/** Records outlive the token they describe by this much, so a lookup never races its expiry. */
+export const RECORD_EXPIRY_MARGIN_SECONDS = 60;
+
+/** A KV call that has not answered by then is treated as a failure (fail closed). */
+export const KV_DEADLINE_MS = 2_000;
+
+/** The hard ceiling on any token's life, whatever TOKEN_TTL_SECONDS says (one day). */
+export const TOKEN_TTL_MAX_SECONDS = 86_400;
+
+/** The ceiling on CLOCK_TOLERANCE_SECONDS: more than five minutes hides a broken clock. */
+export const CLOCK_TOLERANCE_MAX_SECONDS = 300;
+
+/** Request bodies are refused past this size, before they are parsed. */
+export const MAX_BODY_BYTES = 4 * 1024;
+
+/** Field length limits. CEC's own ids are short; a few hundred characters is generous. */
+export const MAX_ID_LENGTH = 128;
+export const MAX_USER_NAME_LENGTH = 256;
+/** Our tokens are about 350 characters; anything far longer is not one of ours. */
+export const MAX_TOKEN_LENGTH = 2_048;
+
+/** HMAC-SHA-256 keys shorter than the hash output weaken it (RFC 2104, section 3). */
+export const MIN_SIGNING_KEY_BYTES = 32;
+
+/** API keys shorter than this are guessable; `npm run keys` makes 32-byte ones. */
+export const MIN_API_KEY_LENGTH = 16;
+
+/** Random bytes in a token id: 128 bits, unguessable and collision-free in practice. */
+export const TOKEN_ID_BYTES = 16;
+
+/** The issuer and type written into every token, and required of every token verified. */
+export const TOKEN_ISSUER = "cec-edge-token";
+export const TOKEN_TYPE = "cec-chat+jwt";
+
+/** The only algorithm we sign or accept. */
+export const TOKEN_ALGORITHM = "HS256";

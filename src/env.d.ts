@@ -1,0 +1,6 @@
+// Secrets are not in wrangler.toml, so `wrangler types` cannot see them.
+// Set with `wrangler secret put NAME` (README, "Deploy"); optional in development.
+interface Env {
+  SIGNING_KEYS?: string;
+  API_KEYS?: string;
+}

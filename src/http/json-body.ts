@@ -1,0 +1,66 @@
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import * as z from "zod/mini";
+import { MAX_BODY_BYTES } from "../constants";
+import { ServiceError } from "../ret-codes";
+
+/** Refuses bodies over MAX_BODY_BYTES before they are read in full (Content-Length or streamed). */
+export const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ServiceError("malformedRequest", `body larger than ${MAX_BODY_BYTES} bytes`, 413);
+  },
+});
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Reads the body as JSON and checks it against the schema. Every failure is a
+ * malformedRequest naming the field and what is wrong with it, never echoing a value.
+ */
+export async function readJsonBody<Schema extends z.ZodMiniType>(
+  c: Context,
+  schema: Schema,
+): Promise<z.output<Schema>> {
+  if (!JSON_MEDIA_TYPE.test(c.req.header("Content-Type") ?? "")) {
+    throw new ServiceError("malformedRequest", "Content-Type must be application/json", 415);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch (error) {
+    if (error instanceof ServiceError) throw error; // the body limit
+    throw new ServiceError("malformedRequest", "body is not valid JSON");
+  }
+  const result = z.safeParse(schema, body);
+  if (!result.success) throw new ServiceError("malformedRequest", describeIssues(result.error.issues));
+  return result.data;
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => {
+      const field = issue.path.length > 0 ? issue.path.join(".") : "body";
+      switch (issue.code) {
+        case "invalid_type":
+          return issue.input === undefined
+            ? `${field} is required`
+            : `${field} must be ${article(issue.expected)}`;
+        case "too_small":
+          return issue.origin === "string"
+            ? `${field} must not be empty`
+            : `${field} must be at least ${issue.minimum}`;
+        case "too_big":
+          return issue.origin === "string"
+            ? `${field} must be at most ${issue.maximum} characters`
+            : `${field} must be at most ${issue.maximum}`;
+        default:
+          return `${field} is invalid`;
+      }
+    })
+    .join("; ");
+}
+
+const article = (type: string) =>
+  type === "object" ? "a JSON object" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;

@@ -1,0 +1,33 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env";
+import { clientAddressKey } from "../http/client-address";
+import { logEvent } from "../http/log";
+import { ServiceError } from "../ret-codes";
+
+/**
+ * One check against a Workers rate-limit binding. The limiter protects us; it does not
+ * authenticate anyone, so if the binding itself fails the request goes on (fail open)
+ * and the failure is logged. Keys must not hold secrets: callers pass hashes or ids.
+ */
+export async function enforceRateLimit(limiter: RateLimit, key: string, limiterName: string): Promise<void> {
+  let allowed: boolean;
+  try {
+    ({ success: allowed } = await limiter.limit({ key }));
+  } catch (error) {
+    logEvent("warn", "rate_limiter_unavailable", {
+      limiter: limiterName,
+      error: error instanceof Error ? error.message : typeof error,
+    });
+    return;
+  }
+  if (!allowed) {
+    logEvent("warn", "rate_limited", { limiter: limiterName });
+    throw new ServiceError("rateLimited");
+  }
+}
+
+/** The generous per-address ceiling every route that does work sits behind. */
+export const addressCeiling: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await enforceRateLimit(c.env.ADDRESS_LIMITER, `address:${clientAddressKey(c.req.raw)}`, "ADDRESS_LIMITER");
+  await next();
+};

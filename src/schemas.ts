@@ -1,0 +1,26 @@
+import * as z from "zod/mini";
+import { MAX_ID_LENGTH, MAX_TOKEN_LENGTH, MAX_USER_NAME_LENGTH, TOKEN_TTL_MAX_SECONDS } from "./constants";
+
+/** A required, non-empty string of bounded length. */
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
+/** The identity a token is issued for, with the vendor's field names. */
+const identity = {
+  userId: text(MAX_ID_LENGTH),
+  userName: text(MAX_USER_NAME_LENGTH),
+  tenantSpaceId: text(MAX_ID_LENGTH),
+};
+
+/** `POST /v1/tokens`. */
+export const issueTokenRequest = z.object({
+  ...identity,
+  ttlSeconds: z.optional(z.number().check(z.int(), z.gte(1), z.lte(TOKEN_TTL_MAX_SECONDS))),
+});
+export type IssueTokenRequest = z.output<typeof issueTokenRequest>;
+
+/** CEC's validate call: exactly the vendor's field names (Table 1 of the first seed). */
+export const validateRequest = z.object({ Token: text(MAX_TOKEN_LENGTH), ...identity });
+export type ValidateRequest = z.output<typeof validateRequest>;
+
+/** Token ids are 16 random bytes in base64url. */
+export const tokenIdParam = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));

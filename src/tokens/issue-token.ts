@@ -1,0 +1,53 @@
+import type { Config } from "../config/config";
+import { KV_MIN_TTL_SECONDS, RECORD_EXPIRY_MARGIN_SECONDS, TOKEN_ID_BYTES } from "../constants";
+import { randomBase64url } from "../crypto/encoding";
+import { ServiceError } from "../ret-codes";
+import type { IssueTokenRequest } from "../schemas";
+import { signToken } from "./token";
+import { writeTokenRecord } from "./token-store";
+
+export interface IssuedToken {
+  readonly token: string;
+  readonly tokenId: string;
+  /** ISO 8601. */
+  readonly expiresAt: string;
+  /** Seconds from now; may be less than asked for (never more than TOKEN_TTL_SECONDS). */
+  readonly expiresIn: number;
+}
+
+/** The lifetime granted: what was asked for, capped at the configured maximum. */
+export function grantedTtl(requested: number | undefined, maximum: number): number {
+  return Math.min(requested ?? maximum, maximum);
+}
+
+/**
+ * Signs a token for the identity and writes its record. The record is written before
+ * the token is returned: a token whose record could not be written is never handed out.
+ */
+export async function issueToken(
+  config: Config,
+  kv: KVNamespace,
+  request: IssueTokenRequest,
+  now = Math.floor(Date.now() / 1000),
+): Promise<IssuedToken> {
+  if (!config.tenantSpaceIds.has(request.tenantSpaceId)) {
+    throw new ServiceError("tenantNotServed", "tenantSpaceId");
+  }
+  const expiresIn = grantedTtl(request.ttlSeconds, config.tokenTtlSeconds);
+  const tokenId = randomBase64url(TOKEN_ID_BYTES);
+  const expiresAt = now + expiresIn;
+  const token = await signToken(config.signingKeys, {
+    tokenId,
+    userId: request.userId,
+    userName: request.userName,
+    tenantSpaceId: request.tenantSpaceId,
+    issuedAt: now,
+    expiresAt,
+  });
+  // The record must outlive the token's last valid second (exp + tolerance).
+  const recordExpiresAt =
+    Math.max(expiresAt + config.clockToleranceSeconds, now + KV_MIN_TTL_SECONDS) +
+    RECORD_EXPIRY_MARGIN_SECONDS;
+  await writeTokenRecord(kv, tokenId, { state: "issued", exp: expiresAt }, recordExpiresAt);
+  return { token, tokenId, expiresAt: new Date(expiresAt * 1000).toISOString(), expiresIn };
+}

@@ -1,0 +1,17 @@
+import {
+  CLOCK_TOLERANCE_MAX_SECONDS,
+  RECORD_EXPIRY_MARGIN_SECONDS,
+  TOKEN_TTL_MAX_SECONDS,
+} from "../constants";
+import { writeTokenRecord } from "./token-store";
+
+/**
+ * Writes a tombstone over the token's record. No read first: revocation is idempotent,
+ * works for a token whose record has not reached this location yet, and costs one write.
+ * The tombstone outlives any token we could have issued under that id, whatever
+ * TOKEN_TTL_SECONDS was at the time.
+ */
+export async function revokeToken(kv: KVNamespace, tokenId: string, now = Math.floor(Date.now() / 1000)) {
+  const expiresAt = now + TOKEN_TTL_MAX_SECONDS + CLOCK_TOLERANCE_MAX_SECONDS + RECORD_EXPIRY_MARGIN_SECONDS;
+  await writeTokenRecord(kv, tokenId, { state: "revoked", revokedAt: now }, expiresAt);
+}

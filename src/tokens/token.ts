@@ -1,0 +1,93 @@
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose";
+import { MAX_TOKEN_LENGTH, TOKEN_ALGORITHM, TOKEN_ISSUER, TOKEN_TYPE } from "../constants";
+import type { SigningKeyRing } from "../crypto/signing-keys";
+
+/** What a token asserts: who it was issued for, and when it lives. */
+export interface TokenClaims {
+  readonly tokenId: string;
+  readonly userId: string;
+  readonly userName: string;
+  readonly tenantSpaceId: string;
+  /** Seconds since the epoch. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+export type TokenCheck =
+  | { readonly ok: true; readonly claims: TokenClaims; readonly kid: string }
+  | { readonly ok: false; readonly outcome: "tokenInvalid" | "tokenExpired"; readonly reason: string };
+
+export interface VerifyOptions {
+  readonly keys: SigningKeyRing;
+  readonly clockToleranceSeconds: number;
+  /** No token may be older than the longest lifetime we issue. */
+  readonly maxAgeSeconds: number;
+}
+
+/** Claim names inside the JWT. `sub` is the user id; the rest are ours. */
+const CLAIM = { userName: "name", tenantSpaceId: "tenant_space_id" } as const;
+
+export function signToken(keys: SigningKeyRing, claims: TokenClaims): Promise<string> {
+  return new SignJWT({ [CLAIM.userName]: claims.userName, [CLAIM.tenantSpaceId]: claims.tenantSpaceId })
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: TOKEN_TYPE, kid: keys.current.kid })
+    .setIssuer(TOKEN_ISSUER)
+    .setSubject(claims.userId)
+    .setJti(claims.tokenId)
+    .setIssuedAt(claims.issuedAt)
+    .setExpirationTime(claims.expiresAt)
+    .sign(keys.current.key);
+}
+
+const invalid = (reason: string): TokenCheck => ({ ok: false, outcome: "tokenInvalid", reason });
+
+/**
+ * Checks a token we issued: cheap structural checks and the `kid` lookup first, then
+ * the signature (algorithm pinned), then the claims. Never throws for bad input.
+ */
+export async function verifyToken(token: string, options: VerifyOptions): Promise<TokenCheck> {
+  if (token.length > MAX_TOKEN_LENGTH || token.split(".").length !== 3) return invalid("not a token");
+  let kid: unknown;
+  let alg: unknown;
+  try {
+    ({ kid, alg } = decodeProtectedHeader(token));
+  } catch {
+    return invalid("not a token");
+  }
+  if (alg !== TOKEN_ALGORITHM) return invalid("algorithm not accepted");
+  const key = typeof kid === "string" ? options.keys.byKid.get(kid) : undefined;
+  if (!key || typeof kid !== "string") return invalid("unknown key id");
+
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [TOKEN_ALGORITHM],
+      issuer: TOKEN_ISSUER,
+      typ: TOKEN_TYPE,
+      clockTolerance: options.clockToleranceSeconds,
+      maxTokenAge: options.maxAgeSeconds,
+      requiredClaims: ["jti", "sub", "exp", "iat", CLAIM.userName, CLAIM.tenantSpaceId],
+    });
+    const { jti, sub, iat, exp } = payload;
+    const userName = payload[CLAIM.userName];
+    const tenantSpaceId = payload[CLAIM.tenantSpaceId];
+    if (
+      typeof jti !== "string" ||
+      typeof sub !== "string" ||
+      typeof userName !== "string" ||
+      typeof tenantSpaceId !== "string" ||
+      typeof iat !== "number" ||
+      typeof exp !== "number"
+    ) {
+      return invalid("claims of the wrong type");
+    }
+    return {
+      ok: true,
+      kid,
+      claims: { tokenId: jti, userId: sub, userName, tenantSpaceId, issuedAt: iat, expiresAt: exp },
+    };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) return { ok: false, outcome: "tokenExpired", reason: "expired" };
+    if (error instanceof errors.JWSSignatureVerificationFailed) return invalid("signature does not verify");
+    if (error instanceof errors.JOSEError) return invalid("claims not accepted");
+    throw error;
+  }
+}

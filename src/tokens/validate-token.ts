@@ -1,0 +1,50 @@
+import type { Config } from "../config/config";
+import { KV_PROPAGATION_GRACE_SECONDS } from "../constants";
+import type { Outcome } from "../ret-codes";
+import type { ValidateRequest } from "../schemas";
+import { type TokenClaims, verifyToken } from "./token";
+import { readTokenRecord } from "./token-store";
+
+export type Verdict =
+  | { readonly outcome: "ok"; readonly claims: TokenClaims; readonly kid: string }
+  | { readonly outcome: Exclude<Outcome, "ok">; readonly reason: string };
+
+const IDENTITY_FIELDS = ["userId", "userName", "tenantSpaceId"] as const;
+
+/**
+ * CEC's question, "is this token genuine, alive and issued to this user?", answered.
+ * Cheap checks first; the one KV read comes last and only for a correctly signed
+ * token. A KV failure throws (service unavailable): it is not a verdict.
+ */
+export async function validateToken(
+  config: Config,
+  kv: KVNamespace,
+  request: ValidateRequest,
+  now = Math.floor(Date.now() / 1000),
+): Promise<Verdict> {
+  if (!config.tenantSpaceIds.has(request.tenantSpaceId)) {
+    return { outcome: "tenantNotServed", reason: "tenantSpaceId" };
+  }
+  const check = await verifyToken(request.Token, {
+    keys: config.signingKeys,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    maxAgeSeconds: config.tokenTtlSeconds,
+  });
+  if (!check.ok) return { outcome: check.outcome, reason: check.reason };
+
+  const mismatched = IDENTITY_FIELDS.filter((field) => check.claims[field] !== request[field]);
+  if (mismatched.length > 0) {
+    return {
+      outcome: "identityMismatch",
+      reason: `${mismatched.join(", ")} not the one the token was issued for`,
+    };
+  }
+
+  const record = await readTokenRecord(kv, check.claims.tokenId);
+  if (record?.state === "revoked") return { outcome: "tokenRevoked", reason: "token revoked" };
+  // No record: KV may not have carried it here yet. See KV_PROPAGATION_GRACE_SECONDS.
+  if (!record && now - check.claims.issuedAt > KV_PROPAGATION_GRACE_SECONDS) {
+    return { outcome: "tokenRevoked", reason: "token unknown" };
+  }
+  return { outcome: "ok", claims: check.claims, kid: check.kid };
+}
