@@ -32,7 +32,8 @@ export async function readJsonBody<Schema extends z.ZodMiniType>(
     if (error instanceof ServiceError) throw error; // the body limit
     throw new ServiceError("malformedRequest", "body is not valid JSON");
   }
-  const result = z.safeParse(schema, body);
+  // reportInput only so that a missing field reads "is required"; inputs are never echoed.
+  const result = z.safeParse(schema, body, { reportInput: true });
   if (!result.success) throw new ServiceError("malformedRequest", describeIssues(result.error.issues));
   return result.data;
 }

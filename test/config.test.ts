@@ -1,0 +1,188 @@
+import { describe, expect, it, vi } from "vitest";
+import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
+import {
+  callWith,
+  claimsFor,
+  issue,
+  jsonRequest,
+  mintToken,
+  newIdentity,
+  validate,
+  validateRequest,
+} from "./helpers";
+import { TEST_BINDINGS, TEST_SIGNING_KEY_CURRENT, TEST_SIGNING_KEY_OLDER } from "./test-env";
+
+const health = () => new Request("https://edge.test/healthz");
+
+async function configError(overrides: Record<string, unknown>, request = health()) {
+  const response = await callWith(overrides, request);
+  return { status: response.status, body: await response.json<{ retCode: number; message: string }>() };
+}
+
+describe("configuration", () => {
+  it.each([
+    ["TOKEN_TTL_SECONDS", "000"],
+    ["TOKEN_TTL_SECONDS", "86401"],
+    ["TOKEN_TTL_SECONDS", "5m"],
+    ["TOKEN_TTL_SECONDS", "1e3"],
+    ["CLOCK_TOLERANCE_SECONDS", "-1"],
+    ["CLOCK_TOLERANCE_SECONDS", "301"],
+    ["ENVIRONMENT", "prod-eu"],
+    ["VALIDATE_PATH", "no-leading-slash"],
+    ["VALIDATE_PATH", "/v1/tokens"],
+    ["TENANT_SPACE_IDS", "a b"],
+    ["API_KEYS", "short"],
+    ["SIGNING_KEYS", "no-separator"],
+    ["SIGNING_KEYS", "kid:c2hvcnQ"],
+    ["SIGNING_KEYS", "bad kid!:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"],
+    [
+      "SIGNING_KEYS",
+      "a:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE,a:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI",
+    ],
+  ])(
+    "a bad %s (%j) makes every request answer retCode 11, naming the variable, never the value",
+    async (variable, value) => {
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      for (const request of [health(), validateRequest("x", newIdentity())]) {
+        const { status, body } = await configError({ [variable]: value }, request);
+        expect(status).toBe(503);
+        expect(body.retCode).toBe(11);
+        expect(body.message).toContain(variable);
+        expect(body.message).not.toContain(value);
+      }
+      const logged = JSON.stringify(errors.mock.calls);
+      expect(logged).toContain(variable);
+      expect(logged).not.toContain(value);
+      errors.mockRestore();
+    },
+  );
+
+  it("uses the defaults for unset and empty optional variables", async () => {
+    const identity = newIdentity();
+    const send = (request: Request) =>
+      callWith(
+        { TOKEN_TTL_SECONDS: undefined, CLOCK_TOLERANCE_SECONDS: "", VALIDATE_PATH: undefined },
+        request,
+      );
+    const { expiresIn, token } = await issue(identity, {}, send);
+    expect(expiresIn).toBe(300);
+    expect((await validate(token, identity, send)).body.retCode).toBe(0);
+  });
+
+  it("TOKEN_TTL_SECONDS sets the default and maximum lifetime", async () => {
+    const send = (request: Request) => callWith({ TOKEN_TTL_SECONDS: "60" }, request);
+    expect((await issue(newIdentity(), {}, send)).expiresIn).toBe(60);
+    expect((await issue(newIdentity(), { ttlSeconds: 600 }, send)).expiresIn).toBe(60);
+  });
+
+  it("CLOCK_TOLERANCE_SECONDS=0 refuses a token one second past exp", async () => {
+    const identity = newIdentity();
+    const token = await mintToken(claimsFor(identity, { ageSeconds: 61, ttlSeconds: 60 }));
+    const send = (request: Request) => callWith({ CLOCK_TOLERANCE_SECONDS: "0" }, request);
+    expect((await validate(token, identity, send)).body.retCode).toBe(3);
+    expect((await validate(token, identity)).body.retCode).toBe(0); // default tolerance 5 s
+  });
+
+  it("VALIDATE_PATH moves the validate route", async () => {
+    const identity = newIdentity();
+    const { token } = await issue(identity);
+    const send = (request: Request) => callWith({ VALIDATE_PATH: "/auth/cec/validate" }, request);
+    const moved = await send(validateRequest(token, identity, "/auth/cec/validate"));
+    expect(await moved.json()).toEqual({ retCode: 0, message: "validate success" });
+    const old = await send(validateRequest(token, identity));
+    expect(old.status).toBe(404);
+  });
+
+  describe("secrets", () => {
+    it("development runs on the committed development secrets when none are set", async () => {
+      const send = (request: Request) =>
+        callWith(
+          { ENVIRONMENT: "development", SIGNING_KEYS: undefined, API_KEYS: undefined, TENANT_SPACE_IDS: "" },
+          request,
+        );
+      const identity = newIdentity({ tenantSpaceId: DEVELOPMENT_DEFAULTS.TENANT_SPACE_IDS });
+      const response = await send(
+        jsonRequest("/v1/tokens", identity, {
+          headers: { Authorization: `Bearer ${DEVELOPMENT_DEFAULTS.API_KEYS}` },
+        }),
+      );
+      expect(response.status).toBe(201);
+      const { token } = await response.json<{ token: string }>();
+      expect((await validate(token, identity, send)).body.retCode).toBe(0);
+    });
+
+    it.each(["SIGNING_KEYS", "API_KEYS", "TENANT_SPACE_IDS"])(
+      "production refuses to serve without %s, and says how to set it",
+      async (variable) => {
+        const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+        const { status, body } = await configError({
+          ...TEST_BINDINGS,
+          ENVIRONMENT: "production",
+          [variable]: undefined,
+        });
+        expect(status).toBe(503);
+        expect(body).toEqual({
+          retCode: 11,
+          message: `service misconfigured: ${variable} is not set (set it with \`wrangler secret put ${variable}\`)`,
+        });
+        errors.mockRestore();
+      },
+    );
+
+    it.each(["production", "staging"])("%s refuses the development secrets", async (environment) => {
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      const devSigning = await configError({
+        ENVIRONMENT: environment,
+        SIGNING_KEYS: DEVELOPMENT_DEFAULTS.SIGNING_KEYS,
+      });
+      expect(devSigning.body.retCode).toBe(11);
+      expect(devSigning.body.message).toContain("SIGNING_KEYS holds the committed development key");
+      const devApi = await configError({ ENVIRONMENT: environment, API_KEYS: DEVELOPMENT_DEFAULTS.API_KEYS });
+      expect(devApi.body.message).toContain("API_KEYS holds the committed development key");
+      errors.mockRestore();
+    });
+
+    it("an unset ENVIRONMENT is production", async () => {
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      const { body } = await configError({ ENVIRONMENT: undefined, API_KEYS: DEVELOPMENT_DEFAULTS.API_KEYS });
+      expect(body.message).toContain("refused when ENVIRONMENT=production");
+      errors.mockRestore();
+    });
+
+    it("a single plain API key works", async () => {
+      const key = "one-plain-key-for-the-backend";
+      const response = await callWith(
+        { API_KEYS: key },
+        jsonRequest("/v1/tokens", newIdentity(), { headers: { Authorization: `Bearer ${key}` } }),
+      );
+      expect(response.status).toBe(201);
+    });
+  });
+
+  describe("key rotation", () => {
+    const keyList = (...keys: { kid: string; secret: string }[]) =>
+      keys.map((k) => `${k.kid}:${k.secret}`).join(",");
+
+    it("signs with the first key; a token signed with an older listed key still validates", async () => {
+      const identity = newIdentity();
+      const withOlderFirst = (request: Request) =>
+        callWith({ SIGNING_KEYS: keyList(TEST_SIGNING_KEY_OLDER, TEST_SIGNING_KEY_CURRENT) }, request);
+      const { token } = await issue(identity, {}, withOlderFirst);
+      expect(JSON.parse(atob(token.split(".")[0] ?? "")).kid).toBe(TEST_SIGNING_KEY_OLDER.kid);
+      expect((await validate(token, identity)).body.retCode).toBe(0);
+    });
+
+    it("a token whose key was removed no longer validates", async () => {
+      const identity = newIdentity();
+      const withOlderFirst = (request: Request) =>
+        callWith({ SIGNING_KEYS: keyList(TEST_SIGNING_KEY_OLDER, TEST_SIGNING_KEY_CURRENT) }, request);
+      const { token } = await issue(identity, {}, withOlderFirst);
+      const withoutOlder = (request: Request) =>
+        callWith({ SIGNING_KEYS: keyList(TEST_SIGNING_KEY_CURRENT) }, request);
+      expect((await validate(token, identity, withoutOlder)).body).toEqual({
+        retCode: 2,
+        message: "token invalid: unknown key id",
+      });
+    });
+  });
+});
