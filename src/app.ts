@@ -6,6 +6,7 @@ import { errorResponse, retCodeResponse } from "./http/respond";
 import { addressCeiling } from "./middleware/rate-limit";
 import { tokensRoute } from "./routes/tokens";
 import { validateRoute } from "./routes/validate";
+import { webChannelRoute } from "./routes/web-channel";
 
 /**
  * The whole service as one chain. Built once per configuration, because the validate
@@ -18,6 +19,7 @@ export function createApp(config: Config) {
     .use("/v1/*", addressCeiling)
     .use(config.validatePath, addressCeiling)
     .route("/v1/tokens", tokensRoute(config))
+    .route("/v1/web-channel", webChannelRoute(config))
     .route(config.validatePath, validateRoute(config))
     .notFound(() => retCodeResponse("notFound"))
     .onError((error, c) => errorResponse(error, c));

@@ -56,3 +56,22 @@ export const TOKEN_TYPE = "cec-chat+jwt";
 
 /** The only algorithm we sign or accept. */
 export const TOKEN_ALGORITHM = "HS256";
+
+/** The ceiling on SESSION_TTL_SECONDS (one day); CEC's own session tokens live an hour. */
+export const SESSION_TTL_MAX_SECONDS = 86_400;
+
+/**
+ * A session is renewed when a request arrives in the last quarter of its lifetime,
+ * as CEC renews its expiring session tokens: an active visitor is never cut off, and
+ * an idle one costs no KV write.
+ */
+export const SESSION_RENEW_FRACTION = 0.25;
+
+/** A `ccmessaging-token` value longer than this is not one of ours (ours are ~450 characters). */
+export const MAX_SESSION_VALUE_LENGTH = 1_024;
+
+/** Random bytes in a session id: 128 bits. */
+export const SESSION_ID_BYTES = 16;
+
+/** The cookie (and request header) name, as CC-Messaging uses it. */
+export const SESSION_COOKIE = "ccmessaging-token";

@@ -24,3 +24,6 @@ export type ValidateRequest = z.output<typeof validateRequest>;
 
 /** Token ids are 16 random bytes in base64url. */
 export const tokenIdParam = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
+
+/** `POST /v1/web-channel/sessions`: the validate call's fields plus the channel. */
+export const openSessionRequest = z.object({ ...validateRequest.shape, channelId: text(MAX_ID_LENGTH) });

@@ -1,13 +1,15 @@
 import * as z from "zod/mini";
 import {
   CLOCK_TOLERANCE_MAX_SECONDS,
+  KV_MIN_TTL_SECONDS,
   MAX_ID_LENGTH,
   MIN_API_KEY_LENGTH,
+  SESSION_TTL_MAX_SECONDS,
   TOKEN_TTL_MAX_SECONDS,
 } from "../constants";
 import { type ApiKeyRing, buildApiKeyRing } from "../crypto/api-keys";
 import {
-  importSigningKeys,
+  importKeyRing,
   parseSigningKeys,
   type RawSigningKey,
   type SigningKeyRing,
@@ -29,6 +31,19 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   readonly clockToleranceSeconds: number;
   readonly validatePath: string;
+  /** HMAC keys for `ccmessaging-token` cookies, derived from SIGNING_KEYS (same kids). */
+  readonly sessionKeys: SigningKeyRing;
+  readonly session: SessionConfig;
+}
+
+export interface SessionConfig {
+  readonly ttlSeconds: number;
+  readonly cookie: {
+    readonly sameSite: "Strict" | "Lax" | "None";
+    readonly httpOnly: boolean;
+    readonly partitioned: boolean;
+    readonly domain: string | undefined;
+  };
 }
 
 /** Names the variable and what it must be; never carries the value. */
@@ -51,6 +66,11 @@ export interface ConfigEnv {
   TOKEN_TTL_SECONDS?: unknown;
   CLOCK_TOLERANCE_SECONDS?: unknown;
   VALIDATE_PATH?: unknown;
+  SESSION_TTL_SECONDS?: unknown;
+  COOKIE_SAME_SITE?: unknown;
+  COOKIE_HTTP_ONLY?: unknown;
+  COOKIE_PARTITIONED?: unknown;
+  COOKIE_DOMAIN?: unknown;
 }
 
 const csv = (text: string) =>
@@ -75,6 +95,18 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
         text === undefined ? fallback : /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN,
       ),
       z.number().check(z.int(), z.gte(min), z.lte(max)),
+    ),
+  );
+
+const flag = (fallback: boolean) =>
+  z.pipe(
+    optionalText,
+    z.pipe(
+      z.transform((text: string | undefined) => (text === undefined ? String(fallback) : text.toLowerCase())),
+      z.pipe(
+        z.enum(["true", "false"]),
+        z.transform((text) => text === "true"),
+      ),
     ),
   );
 
@@ -107,6 +139,32 @@ const variables = {
     ),
     expected:
       "must be a path such as /rest/... made of letters, digits and . _ ~ -, outside /v1/ and /healthz",
+  },
+  SESSION_TTL_SECONDS: {
+    schema: wholeNumber(KV_MIN_TTL_SECONDS, SESSION_TTL_MAX_SECONDS, 3600),
+    expected: `must be a whole number from ${KV_MIN_TTL_SECONDS} to ${SESSION_TTL_MAX_SECONDS}`,
+  },
+  COOKIE_SAME_SITE: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => {
+          const lower = (text ?? "none").toLowerCase();
+          return `${lower.charAt(0).toUpperCase()}${lower.slice(1)}`;
+        }),
+        z.enum(["Strict", "Lax", "None"]),
+      ),
+    ),
+    expected: "must be Strict, Lax or None",
+  },
+  COOKIE_HTTP_ONLY: { schema: flag(true), expected: "must be true or false" },
+  COOKIE_PARTITIONED: { schema: flag(false), expected: "must be true or false" },
+  COOKIE_DOMAIN: {
+    schema: z.pipe(
+      optionalText,
+      z.optional(z.string().check(z.regex(/^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i))),
+    ),
+    expected: "must be a domain name such as example.com, or unset",
   },
   TENANT_SPACE_IDS: {
     schema: z.pipe(
@@ -160,6 +218,15 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
   const tokenTtlSeconds = parseVariable(env, "TOKEN_TTL_SECONDS");
   const clockToleranceSeconds = parseVariable(env, "CLOCK_TOLERANCE_SECONDS");
   const validatePath = parseVariable(env, "VALIDATE_PATH");
+  const session: SessionConfig = {
+    ttlSeconds: parseVariable(env, "SESSION_TTL_SECONDS"),
+    cookie: {
+      sameSite: parseVariable(env, "COOKIE_SAME_SITE"),
+      httpOnly: parseVariable(env, "COOKIE_HTTP_ONLY"),
+      partitioned: parseVariable(env, "COOKIE_PARTITIONED"),
+      domain: parseVariable(env, "COOKIE_DOMAIN"),
+    },
+  };
 
   const tenantSpaceIds = requireSecret(
     "TENANT_SPACE_IDS",
@@ -194,12 +261,14 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
 
   return {
     environment,
-    signingKeys: await importSigningKeys(signingKeys),
+    signingKeys: await importKeyRing(signingKeys, "token"),
+    sessionKeys: await importKeyRing(signingKeys, "session-cookie"),
     apiKeys: await buildApiKeyRing(apiKeys),
     tenantSpaceIds: new Set(tenantSpaceIds),
     tokenTtlSeconds,
     clockToleranceSeconds,
     validatePath,
+    session,
   };
 }
 

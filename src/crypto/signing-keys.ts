@@ -51,22 +51,37 @@ export function parseSigningKeys(text: string): RawSigningKey[] | string {
   return keys;
 }
 
-export async function importSigningKeys(
+/**
+ * Imports the keys once per isolate, non-extractable, for one purpose. Tokens use the
+ * secret as listed; every other purpose gets its own key derived with HKDF, so that a
+ * MAC made for one purpose (a session cookie) can never pass as another (a token).
+ */
+export async function importKeyRing(
   keys: readonly [RawSigningKey, ...RawSigningKey[]],
+  purpose: "token" | "session-cookie",
 ): Promise<SigningKeyRing> {
   const imported = await Promise.all(
-    keys.map(async ({ kid, secret }) => ({
-      kid,
-      // Not extractable: once imported, the secret cannot be read back out of the isolate.
-      key: await crypto.subtle.importKey(
-        "raw",
-        new Uint8Array(secret),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign", "verify"],
-      ),
-    })),
+    keys.map(async ({ kid, secret }) => ({ kid, key: await importHmacKey(new Uint8Array(secret), purpose) })),
   );
   const [current] = imported as [SigningKey, ...SigningKey[]];
   return { current, byKid: new Map(imported.map(({ kid, key }) => [kid, key])) };
+}
+
+const HMAC = { name: "HMAC", hash: "SHA-256" } as const;
+
+async function importHmacKey(secret: Uint8Array<ArrayBuffer>, purpose: "token" | "session-cookie") {
+  if (purpose === "token") return crypto.subtle.importKey("raw", secret, HMAC, false, ["sign", "verify"]);
+  const base = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    {
+      name: "HKDF",
+      hash: "SHA-256",
+      salt: new Uint8Array(0),
+      info: new TextEncoder().encode(`cec-edge-token ${purpose} v1`),
+    },
+    base,
+    { ...HMAC, length: 256 },
+    false,
+    ["sign", "verify"],
+  );
 }

@@ -1,6 +1,7 @@
 import type { Config } from "../config/config";
-import { KV_MIN_TTL_SECONDS, RECORD_EXPIRY_MARGIN_SECONDS, TOKEN_ID_BYTES } from "../constants";
+import { TOKEN_ID_BYTES } from "../constants";
 import { randomBase64url } from "../crypto/encoding";
+import { recordExpiration } from "../kv";
 import { ServiceError } from "../ret-codes";
 import type { IssueTokenRequest } from "../schemas";
 import { signToken } from "./token";
@@ -44,10 +45,12 @@ export async function issueToken(
     issuedAt: now,
     expiresAt,
   });
-  // The record must outlive the token's last valid second (exp + tolerance).
-  const recordExpiresAt =
-    Math.max(expiresAt + config.clockToleranceSeconds, now + KV_MIN_TTL_SECONDS) +
-    RECORD_EXPIRY_MARGIN_SECONDS;
-  await writeTokenRecord(kv, tokenId, { state: "issued", exp: expiresAt }, recordExpiresAt);
+  const lastValidSecond = expiresAt + config.clockToleranceSeconds;
+  await writeTokenRecord(
+    kv,
+    tokenId,
+    { state: "issued", exp: expiresAt },
+    recordExpiration(lastValidSecond, now),
+  );
   return { token, tokenId, expiresAt: new Date(expiresAt * 1000).toISOString(), expiresIn };
 }

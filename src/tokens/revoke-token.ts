@@ -1,8 +1,5 @@
-import {
-  CLOCK_TOLERANCE_MAX_SECONDS,
-  RECORD_EXPIRY_MARGIN_SECONDS,
-  TOKEN_TTL_MAX_SECONDS,
-} from "../constants";
+import { CLOCK_TOLERANCE_MAX_SECONDS, TOKEN_TTL_MAX_SECONDS } from "../constants";
+import { recordExpiration } from "../kv";
 import { writeTokenRecord } from "./token-store";
 
 /**
@@ -12,6 +9,11 @@ import { writeTokenRecord } from "./token-store";
  * TOKEN_TTL_SECONDS was at the time.
  */
 export async function revokeToken(kv: KVNamespace, tokenId: string, now = Math.floor(Date.now() / 1000)) {
-  const expiresAt = now + TOKEN_TTL_MAX_SECONDS + CLOCK_TOLERANCE_MAX_SECONDS + RECORD_EXPIRY_MARGIN_SECONDS;
-  await writeTokenRecord(kv, tokenId, { state: "revoked", revokedAt: now }, expiresAt);
+  const lastSecondAnyTokenLives = now + TOKEN_TTL_MAX_SECONDS + CLOCK_TOLERANCE_MAX_SECONDS;
+  await writeTokenRecord(
+    kv,
+    tokenId,
+    { state: "revoked", revokedAt: now },
+    recordExpiration(lastSecondAnyTokenLives, now),
+  );
 }

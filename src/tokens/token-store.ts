@@ -1,7 +1,6 @@
 import * as z from "zod/mini";
-import { KV_CACHE_TTL_SECONDS } from "../constants";
 import { sha256Base64url } from "../crypto/encoding";
-import { KvFailure, withKvDeadline } from "../kv";
+import { readRecord, writeRecord } from "../kv";
 
 /**
  * Issued-token records and revocation tombstones in KV, one key per token id:
@@ -19,25 +18,14 @@ async function recordKey(tokenId: string): Promise<string> {
 }
 
 export async function readTokenRecord(kv: KVNamespace, tokenId: string): Promise<TokenRecord | null> {
-  const key = await recordKey(tokenId);
-  const value = await withKvDeadline("read token record", () =>
-    kv.get(key, { type: "json", cacheTtl: KV_CACHE_TTL_SECONDS }),
-  );
-  if (value === null) return null;
-  const record = z.safeParse(tokenRecord, value);
-  if (!record.success) throw new KvFailure("read token record", "stored value has the wrong shape");
-  return record.data;
+  return readRecord(kv, await recordKey(tokenId), tokenRecord, "read token record");
 }
 
-/** `expiresAt`: seconds since the epoch; the caller keeps it at least KV_MIN_TTL_SECONDS ahead. */
 export async function writeTokenRecord(
   kv: KVNamespace,
   tokenId: string,
   record: TokenRecord,
   expiresAt: number,
-): Promise<void> {
-  const key = await recordKey(tokenId);
-  await withKvDeadline("write token record", () =>
-    kv.put(key, JSON.stringify(record), { expiration: expiresAt }),
-  );
+) {
+  await writeRecord(kv, await recordKey(tokenId), record, expiresAt, "write token record");
 }

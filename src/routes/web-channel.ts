@@ -1,0 +1,68 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import type { Config } from "../config/config";
+import { sha256Base64url } from "../crypto/encoding";
+import { limitBody, readJsonBody } from "../http/json-body";
+import { NO_STORE, retCodeResponse } from "../http/respond";
+import { enforceRateLimit } from "../middleware/rate-limit";
+import { requireSession } from "../middleware/require-session";
+import { retCodeBody } from "../ret-codes";
+import { openSessionRequest } from "../schemas";
+import { clearSessionCookie, presentedSessionValue, setSessionCookie } from "../sessions/session-cookie";
+import { endSession, openSession, verifySession } from "../sessions/sessions";
+
+/** `/v1/web-channel`: the `ccmessaging-token` session (second seed). */
+export function webChannelRoute(config: Config) {
+  return new Hono<AppEnv>()
+    .post("/sessions", limitBody, async (c) => {
+      const request = await readJsonBody(c, openSessionRequest);
+      await enforceRateLimit(
+        c.env.TOKEN_LIMITER,
+        `token:${await sha256Base64url(request.Token)}`,
+        "TOKEN_LIMITER",
+      );
+      const opened = await openSession(config, c.env.TOKENS, request);
+      if (opened.outcome !== "ok") return retCodeResponse(opened.outcome, { detail: opened.reason });
+      const { claims, value } = opened;
+      setSessionCookie(c, config.session, value, config.session.ttlSeconds);
+      const session = {
+        tenantId: claims.tenantId,
+        channelId: claims.channelId,
+        userId: claims.userId,
+        expiresAt: new Date(claims.expireTime).toISOString(),
+      };
+      return c.json({ ...retCodeBody("ok"), session }, 200, NO_STORE);
+    })
+    .get("/verify", requireSession(config), (c) => {
+      const { tenantId, channelId, userId } = c.var.session;
+      return c.body(null, 204, {
+        ...NO_STORE,
+        "X-CEC-Tenant-Id": tenantId,
+        "X-CEC-Channel-Id": channelId,
+        "X-CEC-User-Id": userId,
+      });
+    })
+    .get("/me", requireSession(config), (c) => {
+      const { tenantId, channelId, userId, createTime, expireTime } = c.var.session;
+      return c.json(
+        {
+          tenantId,
+          channelId,
+          userId,
+          createdAt: new Date(createTime).toISOString(),
+          expiresAt: new Date(expireTime).toISOString(),
+        },
+        200,
+        NO_STORE,
+      );
+    })
+    .delete("/sessions", async (c) => {
+      // Idempotent: whatever was presented, the browser is told to drop the cookie; a
+      // session is ended only by a value that verifies, so a stale cookie cannot end a newer one.
+      const value = presentedSessionValue(c.req.raw);
+      const verdict = value ? await verifySession(config, c.env.TOKENS, value) : undefined;
+      if (verdict?.outcome === "ok") await endSession(config, c.env.TOKENS, verdict.claims);
+      clearSessionCookie(c, config.session);
+      return c.body(null, 204, NO_STORE);
+    });
+}

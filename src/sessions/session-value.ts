@@ -1,0 +1,100 @@
+import { base64url } from "jose";
+import * as z from "zod/mini";
+import { MAX_SESSION_VALUE_LENGTH } from "../constants";
+import { decodeBase64url, utf8 } from "../crypto/encoding";
+import type { SigningKeyRing } from "../crypto/signing-keys";
+
+/**
+ * The `ccmessaging-token` value, in the second seed's format: the Base64 of a JSON
+ * object with `tenantId`, `channelId` and `userId` (and `createTime`), URL-encoded when
+ * it is set as a cookie. To make it unforgeable we add `expireTime`, a random
+ * `sessionId`, the `kid` of the key that made it, and `mac`, an HMAC-SHA-256 over all of
+ * them. Times are milliseconds since the epoch, as CC-Messaging's Java side writes them.
+ */
+export interface SessionClaims {
+  readonly tenantId: string;
+  readonly channelId: string;
+  readonly userId: string;
+  readonly createTime: number;
+  readonly expireTime: number;
+  readonly sessionId: string;
+}
+
+const MAC_CONTEXT = "ccmessaging-token/v1";
+
+const storedShape = z.object({
+  tenantId: z.string().check(z.minLength(1)),
+  channelId: z.string().check(z.minLength(1)),
+  userId: z.string().check(z.minLength(1)),
+  createTime: z.number().check(z.int(), z.gte(0)),
+  expireTime: z.number().check(z.int(), z.gte(0)),
+  sessionId: z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/)),
+  kid: z.string().check(z.minLength(1)),
+  mac: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
+});
+
+/** A JSON array is an unambiguous encoding of the fields, whatever characters they hold. */
+function macInput(claims: SessionClaims, kid: string): Uint8Array {
+  const { tenantId, channelId, userId, createTime, expireTime, sessionId } = claims;
+  return utf8(
+    JSON.stringify([MAC_CONTEXT, tenantId, channelId, userId, createTime, expireTime, sessionId, kid]),
+  );
+}
+
+/** Returns the Base64 value; the cookie layer URL-encodes it, as the seed's reader expects. */
+export async function encodeSessionValue(keys: SigningKeyRing, claims: SessionClaims): Promise<string> {
+  const { kid, key } = keys.current;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, macInput(claims, kid)));
+  const json = JSON.stringify({ ...pick(claims), kid, mac: base64url.encode(mac) });
+  return btoa(String.fromCharCode(...utf8(json)));
+}
+
+function pick({
+  tenantId,
+  channelId,
+  userId,
+  createTime,
+  expireTime,
+  sessionId,
+}: SessionClaims): SessionClaims {
+  return { tenantId, channelId, userId, createTime, expireTime, sessionId };
+}
+
+export type SessionDecoding =
+  | { readonly ok: true; readonly claims: SessionClaims }
+  | { readonly ok: false; readonly reason: string };
+
+const refuse = (reason: string): SessionDecoding => ({ ok: false, reason });
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * The seed's steps (URL-decode, Base64-decode, parse) and then the MAC, all before any
+ * KV read. Every failure is a refusal with a reason, never an exception.
+ */
+export async function decodeSessionValue(keys: SigningKeyRing, value: string): Promise<SessionDecoding> {
+  if (value.length > MAX_SESSION_VALUE_LENGTH) return refuse("session value too long");
+  let base64: string;
+  try {
+    base64 = decodeURIComponent(value);
+  } catch {
+    return refuse("session value is not URL-encoded");
+  }
+  if (!BASE64.test(base64) || base64.length % 4 !== 0) return refuse("session value is not Base64");
+  let parsed: unknown;
+  try {
+    const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+    parsed = JSON.parse(strictUtf8.decode(bytes));
+  } catch {
+    return refuse("session value is not Base64 of JSON");
+  }
+  const shape = z.safeParse(storedShape, parsed);
+  if (!shape.success) return refuse("session value lacks required fields");
+  const { kid, mac, ...claims } = shape.data;
+  const key = keys.byKid.get(kid);
+  const macBytes = decodeBase64url(mac);
+  if (!key || !macBytes) return refuse("session value made with an unknown key");
+  // crypto.subtle.verify compares the MAC in constant time.
+  const genuine = await crypto.subtle.verify("HMAC", key, new Uint8Array(macBytes), macInput(claims, kid));
+  return genuine ? { ok: true, claims } : refuse("session value does not verify");
+}
