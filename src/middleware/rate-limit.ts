@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
+import { sha256Base64url } from "../crypto/encoding";
 import { clientAddressKey } from "../http/client-address";
 import { logEvent } from "../http/log";
 import { ServiceError } from "../ret-codes";
@@ -31,3 +32,11 @@ export const addressCeiling: MiddlewareHandler<AppEnv> = async (c, next) => {
   await enforceRateLimit(c.env.ADDRESS_LIMITER, `address:${clientAddressKey(c.req.raw)}`, "ADDRESS_LIMITER");
   await next();
 };
+
+/**
+ * The limit on one token being tried, keyed on its hash (never the token): CEC speaks
+ * for every visitor from a few addresses, so the caller's address cannot be the key.
+ */
+export async function enforceTokenLimit(env: Env, token: string): Promise<void> {
+  await enforceRateLimit(env.TOKEN_LIMITER, `token:${await sha256Base64url(token)}`, "TOKEN_LIMITER");
+}

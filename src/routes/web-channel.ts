@@ -1,10 +1,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
-import { sha256Base64url } from "../crypto/encoding";
 import { limitBody, readJsonBody } from "../http/json-body";
 import { NO_STORE, retCodeResponse } from "../http/respond";
-import { enforceRateLimit } from "../middleware/rate-limit";
+import { enforceTokenLimit } from "../middleware/rate-limit";
 import { requireSession } from "../middleware/require-session";
 import { retCodeBody } from "../ret-codes";
 import { openSessionRequest } from "../schemas";
@@ -16,11 +15,7 @@ export function webChannelRoute(config: Config) {
   return new Hono<AppEnv>()
     .post("/sessions", limitBody, async (c) => {
       const request = await readJsonBody(c, openSessionRequest);
-      await enforceRateLimit(
-        c.env.TOKEN_LIMITER,
-        `token:${await sha256Base64url(request.Token)}`,
-        "TOKEN_LIMITER",
-      );
+      await enforceTokenLimit(c.env, request.Token);
       const opened = await openSession(config, c.env.TOKENS, request);
       if (opened.outcome !== "ok") return retCodeResponse(opened.outcome, { detail: opened.reason });
       const { claims, value } = opened;
