@@ -1,0 +1,67 @@
+/**
+ * The Worker behind a thin wrapper, for `npm run bench` only (never deployed), in one
+ * of two modes chosen by the BENCH_MODE binding:
+ * - `count`: the real KV binding wrapped in a counter, so KV calls per request are
+ *   counted at the binding rather than guessed from the code;
+ * - `in-isolate`: KV and the rate limiters replaced by trivial in-memory versions, so the
+ *   workerd CPU measured is the Worker's own. Locally, KV and the limiters are simulated
+ *   inside the same workerd process and their CPU would be counted as ours; on Cloudflare
+ *   they run outside the isolate.
+ */
+import worker from "../src/index";
+
+type Mode = "count" | "in-isolate";
+const counts: Record<string, number> = {};
+const wrappedEnvs = new WeakMap<object, Env>();
+
+function countingKv(kv: KVNamespace): KVNamespace {
+  return new Proxy(kv, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        counts[String(property)] = (counts[String(property)] ?? 0) + 1;
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+function inIsolateKv(): KVNamespace {
+  const values = new Map<string, string>();
+  return {
+    async get(key: string, options?: { type?: string }) {
+      const value = values.get(key) ?? null;
+      return value !== null && options?.type === "json" ? JSON.parse(value) : value;
+    },
+    async put(key: string, value: string) {
+      values.set(key, value);
+    },
+  } as unknown as KVNamespace;
+}
+
+const allowAll = { limit: async () => ({ success: true }) } as RateLimit;
+
+function wrap(env: Env & { BENCH_MODE?: Mode }): Env {
+  let wrapped = wrappedEnvs.get(env);
+  if (!wrapped) {
+    // One wrapped env per isolate, so the Worker's per-env config cache still holds.
+    wrapped =
+      env.BENCH_MODE === "in-isolate"
+        ? { ...env, TOKENS: inIsolateKv(), ISSUE_LIMITER: allowAll, TOKEN_LIMITER: allowAll, ADDRESS_LIMITER: allowAll }
+        : { ...env, TOKENS: countingKv(env.TOKENS) };
+    wrappedEnvs.set(env, wrapped);
+  }
+  return wrapped;
+}
+
+export default {
+  async fetch(request, env: Env & { BENCH_MODE?: Mode }, ctx) {
+    if (new URL(request.url).pathname === "/__bench/kv-counts") {
+      const snapshot = { ...counts };
+      for (const key of Object.keys(counts)) delete counts[key];
+      return Response.json(snapshot);
+    }
+    return worker.fetch(request, wrap(env), ctx);
+  },
+} satisfies ExportedHandler<Env & { BENCH_MODE?: Mode }>;

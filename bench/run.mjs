@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+// `npm run bench`: throughput, latency and workerd CPU per request for each endpoint,
+// side by side with GET /healthz (the runtime's floor), KV calls per request, and the
+// bundle's size. The Worker runs in a bare workerd (through Miniflare, no wrangler dev
+// proxy) on loopback; autocannon drives it from this process. Two passes:
+// - "local bindings": the deployed bundle on Miniflare's simulated KV and rate limiters,
+//   which run inside the same workerd process, so their CPU is counted too;
+// - "worker only": the same code with KV and the limiters replaced in-isolate by trivial
+//   versions (bench/instrumented.ts), which is the CPU Cloudflare bills the Worker for.
+// A third, short pass counts KV calls at the binding. Prints a table and writes
+// bench/results/latest.json. Never part of the unit tests.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP_SECONDS = 1;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const KV_SAMPLE = 40;
+const root = new URL("..", import.meta.url).pathname;
+const build = join(root, "bench", ".build");
+const VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
+
+// Bench-only secrets (never deployed).
+const API_KEY = "bench-api-key-0123456789abcdef";
+const TENANT = "202007159031";
+const bindings = {
+  ENVIRONMENT: "test",
+  SIGNING_KEYS: `bench:${Buffer.alloc(32, 7).toString("base64url")}`,
+  API_KEYS: API_KEY,
+  TENANT_SPACE_IDS: TENANT,
+};
+// The limiters stay in the path (their cost is measured) but cannot trip under load
+// from one address.
+const LIMIT = { simple: { limit: 1_000_000_000, period: 60 } };
+const ratelimits = Object.fromEntries(
+  ["ISSUE_LIMITER", "TOKEN_LIMITER", "ADDRESS_LIMITER"].map((name, i) => [name, { namespace_id: String(9000 + i), ...LIMIT }]),
+);
+
+function wrangler(...args) {
+  return execFileSync(join(root, "node_modules", ".bin", "wrangler"), args, {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+function bundle(outdir, entry) {
+  const output = wrangler("deploy", "--dry-run", "--outdir", outdir, ...(entry ? [entry] : []));
+  const size = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(output);
+  const script = readdirSync(outdir).find((file) => file.endsWith(".js"));
+  return { path: join(outdir, script), rawKiB: Number(size?.[1]), gzipKiB: Number(size?.[2]) };
+}
+
+function compatibilityDate() {
+  return /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))[1];
+}
+
+async function start(scriptPath, mode) {
+  // Miniflare 5 takes a new options shape; it converts the long-documented one.
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      modules: true,
+      scriptPath,
+      compatibilityDate: compatibilityDate(),
+      kvNamespaces: ["TOKENS"],
+      ratelimits,
+      bindings: mode ? { ...bindings, BENCH_MODE: mode } : bindings,
+    }),
+  );
+  const url = await mf.ready;
+  return { mf, url: url.origin };
+}
+
+/** The workerd process Miniflare started: a child of this process. */
+function workerdPid() {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (stat.includes("(workerd)") && Number(fields[1]) === process.pid) return Number(entry);
+    } catch {}
+  }
+  throw new Error("workerd process not found");
+}
+
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+/** utime + stime of the process, all threads, in milliseconds. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+async function post(url, path, body, headers = {}) {
+  const response = await fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  return { response, body: await response.json() };
+}
+
+/** What each scenario sends, prepared against a running instance. */
+async function scenarios(url) {
+  const identity = { userId: "10010001", userName: "Tom", tenantSpaceId: TENANT };
+  const auth = { Authorization: `Bearer ${API_KEY}` };
+  const { body: issued } = await post(url, "/v1/tokens", identity, auth);
+  const { response: opened } = await post(url, "/v1/web-channel/sessions", {
+    Token: issued.token,
+    ...identity,
+    channelId: "web-1",
+  });
+  const cookie = (opened.headers.get("set-cookie") ?? "").split(";")[0];
+  const [header, payload, signature] = issued.token.split(".");
+  const forged = `${header}.${payload}.${signature.startsWith("A") ? "B" : "A"}${signature.slice(1)}`;
+  const json = { "content-type": "application/json" };
+  return [
+    { name: "GET /healthz", expect: 200, request: { method: "GET", path: "/healthz" } },
+    {
+      name: "POST /v1/tokens",
+      expect: 201,
+      request: { method: "POST", path: "/v1/tokens", headers: { ...json, authorization: auth.Authorization }, body: JSON.stringify(identity) },
+    },
+    {
+      name: "validate, valid token",
+      expect: 200,
+      request: { method: "POST", path: VALIDATE_PATH, headers: json, body: JSON.stringify({ Token: issued.token, ...identity }) },
+    },
+    {
+      name: "validate, forged token",
+      expect: 200,
+      request: { method: "POST", path: VALIDATE_PATH, headers: json, body: JSON.stringify({ Token: forged, ...identity }) },
+    },
+    { name: "GET /v1/web-channel/verify", expect: 204, request: { method: "GET", path: "/v1/web-channel/verify", headers: { cookie } } },
+  ];
+}
+
+function load(url, { path, ...request }, seconds) {
+  return autocannon({ url: `${url}${path}`, connections: CONNECTIONS, duration: seconds, ...request });
+}
+
+/** Drives every scenario against one instance; one row per scenario. */
+async function pass(scriptPath, mode) {
+  const { mf, url } = await start(scriptPath, mode);
+  const pid = workerdPid();
+  const rows = [];
+  try {
+    for (const scenario of await scenarios(url)) {
+      await load(url, scenario.request, WARMUP_SECONDS);
+      const cpuBefore = cpuMs(pid);
+      const result = await load(url, scenario.request, SECONDS);
+      const cpu = cpuMs(pid) - cpuBefore;
+      const requests = result.requests.total;
+      const expected = result.statusCodeStats[String(scenario.expect)]?.count ?? 0;
+      rows.push({
+        endpoint: scenario.name,
+        requestsPerSecond: Math.round(requests / SECONDS),
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+        errors: result.errors + result.timeouts + (requests - expected),
+        cpuMsPerRequest: Number((cpu / requests).toFixed(3)),
+      });
+      process.stderr.write(`  ${mode ?? "local bindings"}: ${scenario.name}: ${Math.round(requests / SECONDS)} req/s\n`);
+    }
+  } finally {
+    await mf.dispose();
+  }
+  const [floor] = rows;
+  for (const row of rows) {
+    row.throughputVsHealthz = Number((row.requestsPerSecond / floor.requestsPerSecond).toFixed(2));
+    row.cpuVsHealthz = Number((row.cpuMsPerRequest / floor.cpuMsPerRequest).toFixed(2));
+  }
+  return rows;
+}
+
+/** KV calls per request for each scenario, counted at the binding. */
+async function countKv(scriptPath) {
+  const { mf, url } = await start(scriptPath, "count");
+  const perScenario = {};
+  try {
+    const prepared = await scenarios(url);
+    await fetch(`${url}/__bench/kv-counts`).then((r) => r.json());
+    for (const scenario of prepared) {
+      const { method, path, headers, body } = scenario.request;
+      for (let i = 0; i < KV_SAMPLE; i++) {
+        await (await fetch(`${url}${path}`, { method, headers, body })).arrayBuffer();
+      }
+      const counts = await fetch(`${url}/__bench/kv-counts`).then((r) => r.json());
+      perScenario[scenario.name] = {
+        kvReadsPerRequest: (counts.get ?? 0) / KV_SAMPLE,
+        kvWritesPerRequest: ((counts.put ?? 0) + (counts.delete ?? 0)) / KV_SAMPLE,
+      };
+    }
+  } finally {
+    await mf.dispose();
+  }
+  return perScenario;
+}
+
+async function measure() {
+  const app = bundle(join(build, "app"));
+  const instrumented = bundle(join(build, "instrumented"), "bench/instrumented.ts");
+  const kv = await countKv(instrumented.path);
+  const withKv = (rows) => rows.map((row) => ({ ...row, ...kv[row.endpoint] }));
+  return {
+    localBindings: withKv(await pass(app.path)),
+    workerOnly: withKv(await pass(instrumented.path, "in-isolate")),
+    bundle: { rawKiB: app.rawKiB, gzipKiB: app.gzipKiB },
+  };
+}
+
+function targets({ workerOnly, bundle }) {
+  const byName = Object.fromEntries(workerOnly.map((row) => [row.endpoint, row]));
+  const valid = byName["validate, valid token"];
+  return [
+    ["validate (valid) throughput ≥ 0.6 × /healthz, worker only", valid.throughputVsHealthz >= 0.6, `${valid.throughputVsHealthz}`],
+    ["validate (valid) CPU ≤ 2 × /healthz, worker only", valid.cpuVsHealthz <= 2, `${valid.cpuVsHealthz}`],
+    ["forged token: no KV read", byName["validate, forged token"].kvReadsPerRequest === 0, `${byName["validate, forged token"].kvReadsPerRequest}`],
+    ["≤ 1 KV read per validation", valid.kvReadsPerRequest <= 1, `${valid.kvReadsPerRequest}`],
+    ["≤ 1 KV write per issued token", byName["POST /v1/tokens"].kvWritesPerRequest <= 1, `${byName["POST /v1/tokens"].kvWritesPerRequest}`],
+    ["bundle ≤ 64 KiB gzipped", bundle.gzipKiB <= 64, `${bundle.gzipKiB} KiB`],
+  ].map(([target, met, value]) => ({ target, met, value }));
+}
+
+const started = Date.now();
+const result = await measure();
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  settings: { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, kvSample: KV_SAMPLE },
+  ...result,
+  targets: targets(result),
+  wallSeconds: Math.round((Date.now() - started) / 1000),
+};
+
+const tableRow = (row) => ({
+  endpoint: row.endpoint,
+  "req/s": row.requestsPerSecond,
+  "× healthz": row.throughputVsHealthz,
+  "p50 ms": row.p50Ms,
+  "p99 ms": row.p99Ms,
+  errors: row.errors,
+  "CPU ms/req": row.cpuMsPerRequest,
+  "CPU × healthz": row.cpuVsHealthz,
+  "KV reads/req": row.kvReadsPerRequest,
+  "KV writes/req": row.kvWritesPerRequest,
+});
+console.log("Local bindings (KV and rate limiters simulated inside workerd, their CPU included):");
+console.table(report.localBindings.map(tableRow));
+console.log("Worker only (KV and rate limiters in-isolate, trivial: the Worker's own CPU):");
+console.table(report.workerOnly.map(tableRow));
+console.log(`bundle: ${report.bundle.rawKiB} KiB, ${report.bundle.gzipKiB} KiB gzipped`);
+console.table(report.targets);
+mkdirSync(join(root, "bench", "results"), { recursive: true });
+writeFileSync(join(root, "bench", "results", "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+console.log(`wrote bench/results/latest.json in ${report.wallSeconds} s`);
