@@ -48,7 +48,13 @@ function wrap(env: Env & { BENCH_MODE?: Mode }): Env {
     // One wrapped env per isolate, so the Worker's per-env config cache still holds.
     wrapped =
       env.BENCH_MODE === "in-isolate"
-        ? { ...env, TOKENS: inIsolateKv(), ISSUE_LIMITER: allowAll, TOKEN_LIMITER: allowAll, ADDRESS_LIMITER: allowAll }
+        ? {
+            ...env,
+            TOKENS: inIsolateKv(),
+            ISSUE_LIMITER: allowAll,
+            TOKEN_LIMITER: allowAll,
+            ADDRESS_LIMITER: allowAll,
+          }
         : { ...env, TOKENS: countingKv(env.TOKENS) };
     wrappedEnvs.set(env, wrapped);
   }

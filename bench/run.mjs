@@ -37,7 +37,10 @@ const bindings = {
 // from one address.
 const LIMIT = { simple: { limit: 1_000_000_000, period: 60 } };
 const ratelimits = Object.fromEntries(
-  ["ISSUE_LIMITER", "TOKEN_LIMITER", "ADDRESS_LIMITER"].map((name, i) => [name, { namespace_id: String(9000 + i), ...LIMIT }]),
+  ["ISSUE_LIMITER", "TOKEN_LIMITER", "ADDRESS_LIMITER"].map((name, i) => [
+    name,
+    { namespace_id: String(9000 + i), ...LIMIT },
+  ]),
 );
 
 function wrangler(...args) {
@@ -127,19 +130,38 @@ async function scenarios(url) {
     {
       name: "POST /v1/tokens",
       expect: 201,
-      request: { method: "POST", path: "/v1/tokens", headers: { ...json, authorization: auth.Authorization }, body: JSON.stringify(identity) },
+      request: {
+        method: "POST",
+        path: "/v1/tokens",
+        headers: { ...json, authorization: auth.Authorization },
+        body: JSON.stringify(identity),
+      },
     },
     {
       name: "validate, valid token",
       expect: 200,
-      request: { method: "POST", path: VALIDATE_PATH, headers: json, body: JSON.stringify({ Token: issued.token, ...identity }) },
+      request: {
+        method: "POST",
+        path: VALIDATE_PATH,
+        headers: json,
+        body: JSON.stringify({ Token: issued.token, ...identity }),
+      },
     },
     {
       name: "validate, forged token",
       expect: 200,
-      request: { method: "POST", path: VALIDATE_PATH, headers: json, body: JSON.stringify({ Token: forged, ...identity }) },
+      request: {
+        method: "POST",
+        path: VALIDATE_PATH,
+        headers: json,
+        body: JSON.stringify({ Token: forged, ...identity }),
+      },
     },
-    { name: "GET /v1/web-channel/verify", expect: 204, request: { method: "GET", path: "/v1/web-channel/verify", headers: { cookie } } },
+    {
+      name: "GET /v1/web-channel/verify",
+      expect: 204,
+      request: { method: "GET", path: "/v1/web-channel/verify", headers: { cookie } },
+    },
   ];
 }
 
@@ -168,7 +190,9 @@ async function pass(scriptPath, mode) {
         errors: result.errors + result.timeouts + (requests - expected),
         cpuMsPerRequest: Number((cpu / requests).toFixed(3)),
       });
-      process.stderr.write(`  ${mode ?? "local bindings"}: ${scenario.name}: ${Math.round(requests / SECONDS)} req/s\n`);
+      process.stderr.write(
+        `  ${mode ?? "local bindings"}: ${scenario.name}: ${Math.round(requests / SECONDS)} req/s\n`,
+      );
     }
   } finally {
     await mf.dispose();
@@ -221,11 +245,23 @@ function targets({ workerOnly, bundle }) {
   const byName = Object.fromEntries(workerOnly.map((row) => [row.endpoint, row]));
   const valid = byName["validate, valid token"];
   return [
-    ["validate (valid) throughput ≥ 0.6 × /healthz, worker only", valid.throughputVsHealthz >= 0.6, `${valid.throughputVsHealthz}`],
+    [
+      "validate (valid) throughput ≥ 0.6 × /healthz, worker only",
+      valid.throughputVsHealthz >= 0.6,
+      `${valid.throughputVsHealthz}`,
+    ],
     ["validate (valid) CPU ≤ 2 × /healthz, worker only", valid.cpuVsHealthz <= 2, `${valid.cpuVsHealthz}`],
-    ["forged token: no KV read", byName["validate, forged token"].kvReadsPerRequest === 0, `${byName["validate, forged token"].kvReadsPerRequest}`],
+    [
+      "forged token: no KV read",
+      byName["validate, forged token"].kvReadsPerRequest === 0,
+      `${byName["validate, forged token"].kvReadsPerRequest}`,
+    ],
     ["≤ 1 KV read per validation", valid.kvReadsPerRequest <= 1, `${valid.kvReadsPerRequest}`],
-    ["≤ 1 KV write per issued token", byName["POST /v1/tokens"].kvWritesPerRequest <= 1, `${byName["POST /v1/tokens"].kvWritesPerRequest}`],
+    [
+      "≤ 1 KV write per issued token",
+      byName["POST /v1/tokens"].kvWritesPerRequest <= 1,
+      `${byName["POST /v1/tokens"].kvWritesPerRequest}`,
+    ],
     ["bundle ≤ 64 KiB gzipped", bundle.gzipKiB <= 64, `${bundle.gzipKiB} KiB`],
   ].map(([target, met, value]) => ({ target, met, value }));
 }
@@ -234,8 +270,18 @@ const started = Date.now();
 const result = await measure();
 const report = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-  settings: { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, kvSample: KV_SAMPLE },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  settings: {
+    seconds: SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
+    connections: CONNECTIONS,
+    kvSample: KV_SAMPLE,
+  },
   ...result,
   targets: targets(result),
   wallSeconds: Math.round((Date.now() - started) / 1000),
