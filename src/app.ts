@@ -2,8 +2,10 @@ import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config/config";
-import { errorResponse, retCodeResponse } from "./http/respond";
+import { errorResponse, respond } from "./http/respond";
 import { addressCeiling } from "./middleware/rate-limit";
+import { observe } from "./observability/request-log";
+import { statsRoute } from "./routes/stats";
 import { tokensRoute } from "./routes/tokens";
 import { validateRoute } from "./routes/validate";
 import { webChannelRoute } from "./routes/web-channel";
@@ -14,14 +16,16 @@ import { webChannelRoute } from "./routes/web-channel";
  */
 export function createApp(config: Config) {
   return new Hono<AppEnv>()
+    .use(observe(config))
     .use(secureHeaders({ crossOriginResourcePolicy: "same-site" }))
     .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
     .use("/v1/*", addressCeiling)
     .use(config.validatePath, addressCeiling)
     .route("/v1/tokens", tokensRoute(config))
     .route("/v1/web-channel", webChannelRoute(config))
+    .route("/v1/stats", statsRoute(config))
     .route(config.validatePath, validateRoute(config))
-    .notFound(() => retCodeResponse("notFound"))
+    .notFound((c) => respond(c, "notFound"))
     .onError((error, c) => errorResponse(error, c));
 }
 

@@ -75,3 +75,15 @@ export const SESSION_ID_BYTES = 16;
 
 /** The cookie (and request header) name, as CC-Messaging uses it. */
 export const SESSION_COOKIE = "ccmessaging-token";
+
+/**
+ * A "repeated_failures" security event fires when one identity fails this many times
+ * within the window, counted per isolate (so a distributed attack may fire it later).
+ */
+export const REPEATED_FAILURE_THRESHOLD = 5;
+export const REPEATED_FAILURE_WINDOW_MS = 5 * 60 * 1000;
+/** Identities tracked at once per isolate; past this the table starts over. */
+export const REPEATED_FAILURE_TRACKED_MAX = 10_000;
+
+/** An incoming X-Request-Id is reused only when it looks like an id, not a payload. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;

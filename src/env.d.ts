@@ -4,3 +4,8 @@ interface Env {
   SIGNING_KEYS?: string;
   API_KEYS?: string;
 }
+
+// Optional: Workers Analytics Engine dataset for metrics (README, "Metrics").
+interface Env {
+  METRICS?: AnalyticsEngineDataset;
+}

@@ -1,7 +1,7 @@
 import { appFor } from "./app";
 import { ConfigError, loadConfig } from "./config/config";
-import { logEvent } from "./http/log";
-import { errorResponse } from "./http/respond";
+import { retCodeResponse } from "./http/respond";
+import { logEvent } from "./observability/log";
 
 const reportedConfigErrors = new WeakSet<object>();
 
@@ -12,11 +12,16 @@ export default {
       app = appFor(await loadConfig(env));
     } catch (error) {
       // Logged once per isolate, by variable name and reason, never its value.
-      if (error instanceof ConfigError && !reportedConfigErrors.has(env)) {
+      if (!reportedConfigErrors.has(env)) {
         reportedConfigErrors.add(env);
-        logEvent("error", "configuration_invalid", { variable: error.variable, reason: error.reason });
+        logEvent("error", "configuration_invalid", {
+          variable: error instanceof ConfigError ? error.variable : undefined,
+          reason: error instanceof ConfigError ? error.reason : "could not be loaded",
+        });
       }
-      return errorResponse(error);
+      return error instanceof ConfigError
+        ? retCodeResponse("misconfigured", { detail: error.message })
+        : retCodeResponse("misconfigured");
     }
     return app.fetch(request, env, ctx);
   },

@@ -61,6 +61,8 @@ export class ServiceError extends Error {
     readonly detail?: string,
     /** Overrides the table's status where HTTP has a more precise one (413, 415). */
     readonly status?: number,
+    /** For the log only: the rate limiter that refused the request. */
+    readonly limiter?: string,
   ) {
     super(detail ? `${RET_CODES[outcome].message}: ${detail}` : RET_CODES[outcome].message);
     this.name = "ServiceError";

@@ -34,6 +34,12 @@ export interface Config {
   /** HMAC keys for `ccmessaging-token` cookies, derived from SIGNING_KEYS (same kids). */
   readonly sessionKeys: SigningKeyRing;
   readonly session: SessionConfig;
+  readonly logging: {
+    /** `hashed` (default): logs carry a keyed hash of the user id; `raw`: the id itself. */
+    readonly userIds: "hashed" | "raw";
+    /** HMAC key for the user-id pseudonyms, derived from the first signing key. */
+    readonly pseudonymKey: CryptoKey;
+  };
 }
 
 export interface SessionConfig {
@@ -71,6 +77,7 @@ export interface ConfigEnv {
   COOKIE_HTTP_ONLY?: unknown;
   COOKIE_PARTITIONED?: unknown;
   COOKIE_DOMAIN?: unknown;
+  LOG_USER_IDS?: unknown;
 }
 
 const csv = (text: string) =>
@@ -165,6 +172,16 @@ const variables = {
       z.optional(z.string().check(z.regex(/^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i))),
     ),
     expected: "must be a domain name such as example.com, or unset",
+  },
+  LOG_USER_IDS: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? "hashed"),
+        z.enum(["hashed", "raw"]),
+      ),
+    ),
+    expected: "must be hashed or raw",
   },
   TENANT_SPACE_IDS: {
     schema: z.pipe(
@@ -263,6 +280,11 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
     environment,
     signingKeys: await importKeyRing(signingKeys, "token"),
     sessionKeys: await importKeyRing(signingKeys, "session-cookie"),
+    logging: {
+      userIds: parseVariable(env, "LOG_USER_IDS"),
+      // Pseudonyms stay stable while the first key does; they change when it rotates.
+      pseudonymKey: (await importKeyRing(signingKeys, "log-pseudonym")).current.key,
+    },
     apiKeys: await buildApiKeyRing(apiKeys),
     tenantSpaceIds: new Set(tenantSpaceIds),
     tokenTtlSeconds,

@@ -58,7 +58,7 @@ export function parseSigningKeys(text: string): RawSigningKey[] | string {
  */
 export async function importKeyRing(
   keys: readonly [RawSigningKey, ...RawSigningKey[]],
-  purpose: "token" | "session-cookie",
+  purpose: KeyPurpose,
 ): Promise<SigningKeyRing> {
   const imported = await Promise.all(
     keys.map(async ({ kid, secret }) => ({ kid, key: await importHmacKey(new Uint8Array(secret), purpose) })),
@@ -69,7 +69,10 @@ export async function importKeyRing(
 
 const HMAC = { name: "HMAC", hash: "SHA-256" } as const;
 
-async function importHmacKey(secret: Uint8Array<ArrayBuffer>, purpose: "token" | "session-cookie") {
+/** What a key is for: tokens use the listed secret; the rest derive their own with HKDF. */
+export type KeyPurpose = "token" | "session-cookie" | "log-pseudonym";
+
+async function importHmacKey(secret: Uint8Array<ArrayBuffer>, purpose: KeyPurpose) {
   if (purpose === "token") return crypto.subtle.importKey("raw", secret, HMAC, false, ["sign", "verify"]);
   const base = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(

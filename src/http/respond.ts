@@ -1,8 +1,10 @@
 import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
 import { ConfigError } from "../config/config";
 import { KvFailure } from "../kv";
+import { note } from "../observability/audit";
+import { logEvent } from "../observability/log";
 import { type Outcome, RET_CODES, retCodeBody, ServiceError } from "../ret-codes";
-import { logEvent } from "./log";
 
 /** Answers that carry credentials or verdicts about them are never cached. */
 export const NO_STORE = { "Cache-Control": "no-store" } as const;
@@ -10,14 +12,18 @@ export const NO_STORE = { "Cache-Control": "no-store" } as const;
 /** Seconds a client should wait before retrying a 429 or 503. */
 const RETRY_AFTER_SECONDS = { rateLimited: 60, serviceUnavailable: 1, misconfigured: 60 } as const;
 
+interface AnswerOptions {
+  /** Appended to the message: which field or variable, never a submitted value. */
+  detail?: string;
+  /** Overrides the table's status (200 for verdicts on the validate route; 413; 415). */
+  status?: number;
+}
+
 /**
  * The one place an outcome becomes an HTTP answer: the table's status (or the
  * more precise one given), a `{retCode, message}` body, and Retry-After where it helps.
  */
-export function retCodeResponse(
-  outcome: Outcome,
-  options: { detail?: string; status?: number } = {},
-): Response {
+export function retCodeResponse(outcome: Outcome, options: AnswerOptions = {}): Response {
   const headers: Record<string, string> = { ...NO_STORE };
   if (outcome in RETRY_AFTER_SECONDS) {
     headers["Retry-After"] = String(RETRY_AFTER_SECONDS[outcome as keyof typeof RETRY_AFTER_SECONDS]);
@@ -29,24 +35,29 @@ export function retCodeResponse(
   });
 }
 
+/** retCodeResponse, with the outcome noted for the request log. */
+export function respond(c: Context<AppEnv>, outcome: Outcome, options: AnswerOptions = {}): Response {
+  note(c, { outcome, reason: options.detail ?? RET_CODES[outcome].message });
+  return retCodeResponse(outcome, options);
+}
+
 /** Maps anything thrown to a documented answer; the unexpected is logged without its stack. */
-export function errorResponse(error: unknown, c?: Context): Response {
-  if (error instanceof KvFailure) {
-    logEvent("error", "kv_failure", {
-      operation: error.operation,
-      failure: error.failure,
-      path: c?.req.path,
-    });
-  }
+export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
   if (error instanceof ServiceError) {
-    return retCodeResponse(error.outcome, { detail: error.detail, status: error.status });
+    if (error instanceof KvFailure) {
+      logEvent("error", "kv_failure", {
+        requestId: c.var.requestId,
+        operation: error.operation,
+        failure: error.failure,
+      });
+    }
+    note(c, { limiter: error.limiter });
+    return respond(c, error.outcome, { detail: error.detail, status: error.status });
   }
-  if (error instanceof ConfigError) {
-    return retCodeResponse("misconfigured", { detail: error.message });
-  }
+  if (error instanceof ConfigError) return respond(c, "misconfigured", { detail: error.message });
   logEvent("error", "unexpected_error", {
-    path: c?.req.path,
+    requestId: c.var.requestId,
     error: error instanceof Error ? `${error.name}: ${error.message}` : typeof error,
   });
-  return retCodeResponse("serviceUnavailable");
+  return respond(c, "serviceUnavailable");
 }

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
 import { matchApiKey } from "../crypto/api-keys";
+import { note } from "../observability/audit";
 import { ServiceError } from "../ret-codes";
 import { enforceRateLimit } from "./rate-limit";
 
@@ -18,6 +19,7 @@ export function requireApiKey(config: Config): MiddlewareHandler<AppEnv> {
     if (apiKeyIndex === 0) throw new ServiceError("unauthorized");
     await enforceRateLimit(c.env.ISSUE_LIMITER, `api-key:${apiKeyIndex}`, "ISSUE_LIMITER");
     c.set("apiKeyIndex", apiKeyIndex);
+    note(c, { apiKey: apiKeyIndex });
     await next();
   };
 }

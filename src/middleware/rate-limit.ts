@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { sha256Base64url } from "../crypto/encoding";
 import { clientAddressKey } from "../http/client-address";
-import { logEvent } from "../http/log";
+import { logEvent } from "../observability/log";
 import { ServiceError } from "../ret-codes";
 
 /**
@@ -21,10 +21,7 @@ export async function enforceRateLimit(limiter: RateLimit, key: string, limiterN
     });
     return;
   }
-  if (!allowed) {
-    logEvent("warn", "rate_limited", { limiter: limiterName });
-    throw new ServiceError("rateLimited");
-  }
+  if (!allowed) throw new ServiceError("rateLimited", undefined, undefined, limiterName);
 }
 
 /** The generous per-address ceiling every route that does work sits behind. */

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
+import { note } from "../observability/audit";
 import { ServiceError } from "../ret-codes";
 import { presentedSessionValue, setSessionCookie } from "../sessions/session-cookie";
 import { renewSession, verifySession } from "../sessions/sessions";
@@ -19,6 +20,8 @@ export function requireSession(config: Config): MiddlewareHandler<AppEnv> {
     if (!value) throw new ServiceError("malformedRequest", "no ccmessaging-token cookie or header", 401);
     const verdict = await verifySession(config, c.env.TOKENS, value);
     if (verdict.outcome !== "ok") throw new ServiceError(verdict.outcome, verdict.reason);
+    const { tenantId, channelId, userId } = verdict.claims;
+    note(c, { tenant: tenantId, channelId, userId });
     c.set("session", verdict.claims);
     await next();
     if (c.res.status >= 400) return;

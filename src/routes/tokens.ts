@@ -5,6 +5,7 @@ import type { Config } from "../config/config";
 import { limitBody, readJsonBody } from "../http/json-body";
 import { NO_STORE } from "../http/respond";
 import { requireApiKey } from "../middleware/api-key";
+import { note } from "../observability/audit";
 import { ServiceError } from "../ret-codes";
 import { issueTokenRequest, tokenIdParam } from "../schemas";
 import { issueToken } from "../tokens/issue-token";
@@ -16,7 +17,9 @@ export function tokensRoute(config: Config) {
     .use(requireApiKey(config))
     .post("/", limitBody, async (c) => {
       const request = await readJsonBody(c, issueTokenRequest);
+      note(c, { tenant: request.tenantSpaceId, userId: request.userId });
       const issued = await issueToken(config, c.env.TOKENS, request);
+      note(c, { reason: "token issued", kid: config.signingKeys.current.kid });
       return c.json(issued, 201, NO_STORE);
     })
     .delete("/:tokenId", async (c) => {
@@ -25,6 +28,7 @@ export function tokensRoute(config: Config) {
         throw new ServiceError("malformedRequest", "tokenId is not a token id");
       }
       await revokeToken(c.env.TOKENS, tokenId);
+      note(c, { reason: "token revoked" });
       return c.body(null, 204, NO_STORE);
     });
 }

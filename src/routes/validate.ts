@@ -2,8 +2,9 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
 import { limitBody, readJsonBody } from "../http/json-body";
-import { retCodeResponse } from "../http/respond";
+import { respond } from "../http/respond";
 import { enforceTokenLimit } from "../middleware/rate-limit";
+import { note } from "../observability/audit";
 import { validateRequest } from "../schemas";
 import { validateToken } from "../tokens/validate-token";
 
@@ -15,9 +16,13 @@ import { validateToken } from "../tokens/validate-token";
 export function validateRoute(config: Config) {
   return new Hono<AppEnv>().post("/", limitBody, async (c) => {
     const request = await readJsonBody(c, validateRequest);
+    note(c, { tenant: request.tenantSpaceId, userId: request.userId });
     await enforceTokenLimit(c.env, request.Token);
     const verdict = await validateToken(config, c.env.TOKENS, request);
-    if (verdict.outcome === "ok") return retCodeResponse("ok");
-    return retCodeResponse(verdict.outcome, { detail: verdict.reason, status: 200 });
+    if (verdict.outcome === "ok") {
+      note(c, { kid: verdict.kid });
+      return respond(c, "ok");
+    }
+    return respond(c, verdict.outcome, { detail: verdict.reason, status: 200 });
   });
 }

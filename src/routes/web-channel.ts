@@ -2,9 +2,10 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
 import { limitBody, readJsonBody } from "../http/json-body";
-import { NO_STORE, retCodeResponse } from "../http/respond";
+import { NO_STORE, respond } from "../http/respond";
 import { enforceTokenLimit } from "../middleware/rate-limit";
 import { requireSession } from "../middleware/require-session";
+import { note } from "../observability/audit";
 import { retCodeBody } from "../ret-codes";
 import { openSessionRequest } from "../schemas";
 import { clearSessionCookie, presentedSessionValue, setSessionCookie } from "../sessions/session-cookie";
@@ -15,9 +16,11 @@ export function webChannelRoute(config: Config) {
   return new Hono<AppEnv>()
     .post("/sessions", limitBody, async (c) => {
       const request = await readJsonBody(c, openSessionRequest);
+      note(c, { tenant: request.tenantSpaceId, userId: request.userId, channelId: request.channelId });
       await enforceTokenLimit(c.env, request.Token);
       const opened = await openSession(config, c.env.TOKENS, request);
-      if (opened.outcome !== "ok") return retCodeResponse(opened.outcome, { detail: opened.reason });
+      if (opened.outcome !== "ok") return respond(c, opened.outcome, { detail: opened.reason });
+      note(c, { outcome: "ok", reason: "session opened" });
       const { claims, value } = opened;
       setSessionCookie(c, config.session, value, config.session.ttlSeconds);
       const session = {
@@ -56,7 +59,11 @@ export function webChannelRoute(config: Config) {
       // session is ended only by a value that verifies, so a stale cookie cannot end a newer one.
       const value = presentedSessionValue(c.req.raw);
       const verdict = value ? await verifySession(config, c.env.TOKENS, value) : undefined;
-      if (verdict?.outcome === "ok") await endSession(config, c.env.TOKENS, verdict.claims);
+      if (verdict?.outcome === "ok") {
+        const { tenantId, channelId, userId } = verdict.claims;
+        note(c, { tenant: tenantId, channelId, userId, reason: "session ended" });
+        await endSession(config, c.env.TOKENS, verdict.claims);
+      }
       clearSessionCookie(c, config.session);
       return c.body(null, 204, NO_STORE);
     });

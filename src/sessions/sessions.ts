@@ -1,8 +1,8 @@
 import type { Config } from "../config/config";
 import { KV_PROPAGATION_GRACE_SECONDS, SESSION_ID_BYTES, SESSION_RENEW_FRACTION } from "../constants";
 import { randomBase64url, sha256Base64url, utf8 } from "../crypto/encoding";
-import { logEvent } from "../http/log";
 import { KvFailure, recordExpiration } from "../kv";
+import { logEvent } from "../observability/log";
 import type { ValidateRequest } from "../schemas";
 import { type Verdict, validateToken } from "../tokens/validate-token";
 import { readSessionRecord, writeSessionRecord } from "./session-store";

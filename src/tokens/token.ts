@@ -40,6 +40,9 @@ export function signToken(keys: SigningKeyRing, claims: TokenClaims): Promise<st
 
 const invalid = (reason: string): TokenCheck => ({ ok: false, outcome: "tokenInvalid", reason });
 
+/** The reason given for a `kid` we do not hold: also a security event (unknown_kid). */
+export const UNKNOWN_KID = "unknown key id";
+
 /**
  * Checks a token we issued: cheap structural checks and the `kid` lookup first, then
  * the signature (algorithm pinned), then the claims. Never throws for bad input.
@@ -55,7 +58,7 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   }
   if (alg !== TOKEN_ALGORITHM) return invalid("algorithm not accepted");
   const key = typeof kid === "string" ? options.keys.byKid.get(kid) : undefined;
-  if (!key || typeof kid !== "string") return invalid("unknown key id");
+  if (!key || typeof kid !== "string") return invalid(UNKNOWN_KID);
 
   try {
     const { payload } = await jwtVerify(token, key, {

@@ -1,0 +1,27 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import type { Outcome } from "../ret-codes";
+
+/**
+ * What a request decided, noted by the code that decided it and read once, by the
+ * request log, at the end. Identifiers only: `userId` is pseudonymised before it is
+ * logged, and nothing here may hold a credential.
+ */
+export interface Audit {
+  outcome?: Outcome;
+  /** The decision in words, as in the answer's message (never a submitted value). */
+  reason?: string;
+  tenant?: string;
+  userId?: string;
+  channelId?: string;
+  /** The `kid` of the key that signed the token or cookie presented. */
+  kid?: string;
+  /** Which API key (1-based position in API_KEYS) the caller used. */
+  apiKey?: number;
+  /** The rate limiter that refused the request. */
+  limiter?: string;
+}
+
+export function note(c: Context<AppEnv>, fields: Audit) {
+  Object.assign(c.var.audit, fields);
+}

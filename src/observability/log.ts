@@ -1,0 +1,13 @@
+/**
+ * Structured log lines: Workers Logs (`observability` in wrangler.toml) indexes the
+ * fields of a logged object. Callers pass names, codes, hashes and reasons: never a
+ * token, cookie value, API key, identity JWT or request body.
+ */
+export type LogLevel = "info" | "warn" | "error";
+
+export function logEvent(level: LogLevel, event: string, fields: Record<string, unknown> = {}) {
+  const line = { level, event, ...fields };
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}

@@ -1,0 +1,90 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env";
+import type { Config } from "../config/config";
+import { REQUEST_ID_PATTERN } from "../constants";
+import { RET_CODES } from "../ret-codes";
+import { describeCaller } from "./caller";
+import { logEvent } from "./log";
+import { writeMetric } from "./metrics";
+import { pseudonymise } from "./pseudonym";
+import { reportSecurityEvents } from "./security-events";
+import { countRequest } from "./stats";
+
+/** An incoming X-Request-Id (or Cloudflare's cf-ray) is reused; otherwise a fresh UUID. */
+export function requestIdFor(request: Request): string {
+  const incoming = request.headers.get("X-Request-Id");
+  if (incoming && REQUEST_ID_PATTERN.test(incoming)) return incoming;
+  const ray = request.headers.get("cf-ray");
+  if (ray && REQUEST_ID_PATTERN.test(ray)) return ray;
+  return crypto.randomUUID();
+}
+
+/**
+ * First in the chain: gives the request its id (returned as X-Request-Id), and when the
+ * answer is ready writes one structured log line, the security events the decision
+ * carries, a metrics data point and the isolate's counters.
+ */
+export function observe(config: Config): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = Date.now();
+    const requestId = requestIdFor(c.req.raw);
+    c.set("requestId", requestId);
+    c.set("audit", {});
+    await next();
+    c.header("X-Request-Id", requestId);
+
+    const audit = c.var.audit;
+    const status = c.res.status;
+    const matched = c.req.routePath;
+    const route = matched === "/*" || matched === "*" ? "unmatched" : matched;
+    const outcome = audit.outcome ?? (status < 400 ? "ok" : undefined);
+    const retCode = audit.outcome ? RET_CODES[audit.outcome].retCode : undefined;
+    const user =
+      audit.userId === undefined
+        ? undefined
+        : config.logging.userIds === "raw"
+          ? audit.userId
+          : await pseudonymise(config.logging.pseudonymKey, audit.tenant, audit.userId);
+    const { caller, asn, colo } = describeCaller(c.req.raw);
+    const latencyMs = Date.now() - started;
+
+    logEvent(status >= 500 ? "error" : "info", "request", {
+      requestId,
+      method: c.req.method,
+      route,
+      status,
+      retCode,
+      outcome,
+      reason: audit.reason,
+      tenant: audit.tenant,
+      channel: audit.channelId,
+      user,
+      kid: audit.kid,
+      apiKey: audit.apiKey,
+      caller,
+      asn,
+      colo,
+      latencyMs,
+    });
+    reportSecurityEvents({
+      requestId,
+      route,
+      outcome,
+      reason: audit.reason,
+      tenant: audit.tenant,
+      user,
+      limiter: audit.limiter,
+    });
+    countRequest(route, status, retCode);
+    writeMetric(c.env.METRICS, {
+      route,
+      outcome: outcome ?? "none",
+      tenant: audit.tenant,
+      method: c.req.method,
+      caller,
+      retCode,
+      status,
+      latencyMs,
+    });
+  };
+}

@@ -1,0 +1,88 @@
+import {
+  REPEATED_FAILURE_THRESHOLD,
+  REPEATED_FAILURE_TRACKED_MAX,
+  REPEATED_FAILURE_WINDOW_MS,
+} from "../constants";
+import type { Outcome } from "../ret-codes";
+import { UNKNOWN_KID } from "../tokens/token";
+import { logEvent } from "./log";
+import { countSecurityEvent } from "./stats";
+
+export type SecurityEventKind =
+  | "unknown_kid"
+  | "forged_session_value"
+  | "revoked_token_presented"
+  | "rate_limit_hit"
+  | "repeated_failures";
+
+/** What a finished request decided, as the request log has it. */
+export interface Decision {
+  requestId: string;
+  route: string;
+  outcome: Outcome | undefined;
+  reason: string | undefined;
+  tenant: string | undefined;
+  /** Pseudonymised. */
+  user: string | undefined;
+  limiter: string | undefined;
+}
+
+/** The verdicts that count as a failed attempt on an identity. */
+const FAILED_ATTEMPTS = new Set<Outcome>([
+  "tokenInvalid",
+  "tokenExpired",
+  "identityMismatch",
+  "tokenRevoked",
+]);
+
+/** Failures per pseudonymised identity, in this isolate: first failure time and count. */
+const failures = new Map<string, { since: number; count: number }>();
+
+/** Emits the security events a decision carries, each as its own log record. */
+export function reportSecurityEvents(decision: Decision, now = Date.now()): SecurityEventKind[] {
+  const kinds: SecurityEventKind[] = [];
+  const { outcome, reason, route } = decision;
+  if (outcome === "tokenInvalid" && reason === UNKNOWN_KID) kinds.push("unknown_kid");
+  if (
+    outcome === "tokenInvalid" &&
+    route.startsWith("/v1/web-channel") &&
+    reason?.startsWith("session value")
+  ) {
+    kinds.push("forged_session_value");
+  }
+  if (outcome === "tokenRevoked" && reason === "token revoked") kinds.push("revoked_token_presented");
+  if (outcome === "rateLimited") kinds.push("rate_limit_hit");
+  if (outcome && FAILED_ATTEMPTS.has(outcome) && decision.user && countFailure(decision.user, now)) {
+    kinds.push("repeated_failures");
+  }
+  for (const kind of kinds) {
+    countSecurityEvent(kind);
+    logEvent("warn", "security", {
+      kind,
+      requestId: decision.requestId,
+      route,
+      reason,
+      tenant: decision.tenant,
+      user: decision.user,
+      limiter: decision.limiter,
+      ...(kind === "repeated_failures" && {
+        failures: REPEATED_FAILURE_THRESHOLD,
+        withinSeconds: REPEATED_FAILURE_WINDOW_MS / 1000,
+      }),
+    });
+  }
+  return kinds;
+}
+
+/** True exactly when this failure is the one that reaches the threshold within the window. */
+function countFailure(user: string, now: number): boolean {
+  let entry = failures.get(user);
+  if (!entry || now - entry.since > REPEATED_FAILURE_WINDOW_MS) {
+    // Bounded memory: an attacker spraying identities cannot grow the map without limit.
+    if (failures.size >= REPEATED_FAILURE_TRACKED_MAX) failures.clear();
+    entry = { since: now, count: 0 };
+    failures.set(user, entry);
+  }
+  entry.count += 1;
+  return entry.count === REPEATED_FAILURE_THRESHOLD;
+}
