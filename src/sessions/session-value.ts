@@ -45,19 +45,14 @@ function macInput(claims: SessionClaims, kid: string): Uint8Array {
 export async function encodeSessionValue(keys: SigningKeyRing, claims: SessionClaims): Promise<string> {
   const { kid, key } = keys.current;
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, macInput(claims, kid)));
-  const json = JSON.stringify({ ...pick(claims), kid, mac: base64url.encode(mac) });
-  return btoa(String.fromCharCode(...utf8(json)));
+  return serialise(claims, kid, base64url.encode(mac));
 }
 
-function pick({
-  tenantId,
-  channelId,
-  userId,
-  createTime,
-  expireTime,
-  sessionId,
-}: SessionClaims): SessionClaims {
-  return { tenantId, channelId, userId, createTime, expireTime, sessionId };
+/** The one form a value is written in; decoding insists on it (see decodeSessionValue). */
+function serialise(claims: SessionClaims, kid: string, mac: string): string {
+  const { tenantId, channelId, userId, createTime, expireTime, sessionId } = claims;
+  const json = JSON.stringify({ tenantId, channelId, userId, createTime, expireTime, sessionId, kid, mac });
+  return btoa(String.fromCharCode(...utf8(json)));
 }
 
 export type SessionDecoding =
@@ -70,7 +65,11 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * The seed's steps (URL-decode, Base64-decode, parse) and then the MAC, all before any
- * KV read. Every failure is a refusal with a reason, never an exception.
+ * KV read. Every failure is a refusal with a reason, never an exception. Only the form
+ * we write is accepted: URL-encoded exactly as `encodeURIComponent` does it (or not at
+ * all, as a header may carry it) and Base64 of our own serialisation. Base64 and
+ * percent-encoding both let several strings decode to the same bytes; refusing the
+ * others means no altered value, however harmless, is ever accepted.
  */
 export async function decodeSessionValue(keys: SigningKeyRing, value: string): Promise<SessionDecoding> {
   if (value.length > MAX_SESSION_VALUE_LENGTH) return refuse("session value too long");
@@ -91,6 +90,9 @@ export async function decodeSessionValue(keys: SigningKeyRing, value: string): P
   const shape = z.safeParse(storedShape, parsed);
   if (!shape.success) return refuse("session value lacks required fields");
   const { kid, mac, ...claims } = shape.data;
+  if (serialise(claims, kid, mac) !== base64 || (value !== base64 && value !== encodeURIComponent(base64))) {
+    return refuse("session value is not in canonical form");
+  }
   const key = keys.byKid.get(kid);
   const macBytes = decodeBase64url(mac);
   if (!key || !macBytes) return refuse("session value made with an unknown key");

@@ -24,6 +24,13 @@ export interface VerifyOptions {
   readonly maxAgeSeconds: number;
 }
 
+/**
+ * An HS256 signature is 32 bytes: 43 base64url characters, the last carrying 2 unused
+ * bits that must be zero. Decoders ignore those bits, so without this check four
+ * different strings would carry the same valid signature.
+ */
+const CANONICAL_SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
 /** Claim names inside the JWT. `sub` is the user id; the rest are ours. */
 const CLAIM = { userName: "name", tenantSpaceId: "tenant_space_id" } as const;
 
@@ -48,7 +55,9 @@ export const UNKNOWN_KID = "unknown key id";
  * the signature (algorithm pinned), then the claims. Never throws for bad input.
  */
 export async function verifyToken(token: string, options: VerifyOptions): Promise<TokenCheck> {
-  if (token.length > MAX_TOKEN_LENGTH || token.split(".").length !== 3) return invalid("not a token");
+  const segments = token.split(".");
+  if (token.length > MAX_TOKEN_LENGTH || segments.length !== 3) return invalid("not a token");
+  if (!CANONICAL_SIGNATURE.test(segments[2] ?? "")) return invalid("signature does not verify");
   let kid: unknown;
   let alg: unknown;
   try {
