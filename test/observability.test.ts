@@ -20,6 +20,9 @@ let spies: MockInstance[] = [];
 const logged = (): Line[] => spies.flatMap((spy) => spy.mock.calls.map((args) => args[0] as Line));
 const requestLines = () => logged().filter((line) => line.event === "request");
 const securityLines = () => logged().filter((line) => line.event === "security");
+const clearLogs = () => {
+  for (const spy of spies) spy.mockClear();
+};
 
 beforeEach(() => {
   spies = (["log", "warn", "error"] as const).map((level) =>
@@ -38,7 +41,7 @@ describe("the request log", () => {
   it("writes one line per request with the decision, and returns the request id", async () => {
     const identity = newIdentity();
     const { token } = await issue(identity);
-    spies.forEach((spy) => spy.mockClear());
+    clearLogs();
     const response = await call(validateRequest(token, identity));
     const lines = requestLines();
     expect(lines).toHaveLength(1);
@@ -81,7 +84,7 @@ describe("the request log", () => {
 
   it("logs the route pattern, never a token id from the path, and which API key was used", async () => {
     const { tokenId } = await issue(newIdentity());
-    spies.forEach((spy) => spy.mockClear());
+    clearLogs();
     await call(
       new Request(`https://edge.test/v1/tokens/${tokenId}`, { method: "DELETE", headers: bearer() }),
     );
@@ -241,7 +244,7 @@ describe("secrets never reach a log line", () => {
       .filter((s) => s.trim().length >= 12);
     await fc.assert(
       fc.asyncProperty(secret, secret, secret, async (token, apiKey, cookie) => {
-        spies.forEach((spy) => spy.mockClear());
+        clearLogs();
         const identity = newIdentity();
         await call(validateRequest(token, identity));
         await call(jsonRequest("/v1/tokens", identity, { headers: { Authorization: `Bearer ${apiKey}` } }));
@@ -256,7 +259,7 @@ describe("secrets never reach a log line", () => {
       { numRuns: 25 },
     );
     // And the real API key, presented correctly, is never logged either.
-    spies.forEach((spy) => spy.mockClear());
+    clearLogs();
     await issue(newIdentity());
     expect(JSON.stringify(logged())).not.toContain(TEST_API_KEY);
   });
