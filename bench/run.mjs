@@ -9,98 +9,17 @@
 //   versions (bench/instrumented.ts), which is the CPU Cloudflare bills the Worker for.
 // A third, short pass counts KV calls at the binding. Prints a table and writes
 // bench/results/latest.json. Never part of the unit tests.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { API_KEY, bundle, cpuMs, root, start, TENANT, VALIDATE_PATH } from "./workerd.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_SECONDS = 1;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const KV_SAMPLE = 40;
-const root = new URL("..", import.meta.url).pathname;
 const build = join(root, "bench", ".build");
-const VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
-
-// Bench-only secrets (never deployed).
-const API_KEY = "bench-api-key-0123456789abcdef";
-const TENANT = "202007159031";
-const bindings = {
-  ENVIRONMENT: "test",
-  SIGNING_KEYS: `bench:${Buffer.alloc(32, 7).toString("base64url")}`,
-  API_KEYS: API_KEY,
-  TENANT_SPACE_IDS: TENANT,
-};
-// The limiters stay in the path (their cost is measured) but cannot trip under load
-// from one address.
-const LIMIT = { simple: { limit: 1_000_000_000, period: 60 } };
-const ratelimits = Object.fromEntries(
-  ["ISSUE_LIMITER", "TOKEN_LIMITER", "ADDRESS_LIMITER"].map((name, i) => [
-    name,
-    { namespace_id: String(9000 + i), ...LIMIT },
-  ]),
-);
-
-function wrangler(...args) {
-  return execFileSync(join(root, "node_modules", ".bin", "wrangler"), args, {
-    cwd: root,
-    encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-function bundle(outdir, entry) {
-  const output = wrangler("deploy", "--dry-run", "--outdir", outdir, ...(entry ? [entry] : []));
-  const size = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(output);
-  const script = readdirSync(outdir).find((file) => file.endsWith(".js"));
-  return { path: join(outdir, script), rawKiB: Number(size?.[1]), gzipKiB: Number(size?.[2]) };
-}
-
-function compatibilityDate() {
-  return /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))[1];
-}
-
-async function start(scriptPath, mode) {
-  // Miniflare 5 takes a new options shape; it converts the long-documented one.
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      modules: true,
-      scriptPath,
-      compatibilityDate: compatibilityDate(),
-      kvNamespaces: ["TOKENS"],
-      ratelimits,
-      bindings: mode ? { ...bindings, BENCH_MODE: mode } : bindings,
-    }),
-  );
-  const url = await mf.ready;
-  return { mf, url: url.origin };
-}
-
-/** The workerd process Miniflare started: a child of this process. */
-function workerdPid() {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (stat.includes("(workerd)") && Number(fields[1]) === process.pid) return Number(entry);
-    } catch {}
-  }
-  throw new Error("workerd process not found");
-}
-
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-/** utime + stime of the process, all threads, in milliseconds. */
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
 
 async function post(url, path, body, headers = {}) {
   const response = await fetch(`${url}${path}`, {
@@ -171,8 +90,7 @@ function load(url, { path, ...request }, seconds) {
 
 /** Drives every scenario against one instance; one row per scenario. */
 async function pass(scriptPath, mode) {
-  const { mf, url } = await start(scriptPath, mode);
-  const pid = workerdPid();
+  const { mf, url, pid } = await start(scriptPath, { extraBindings: mode ? { BENCH_MODE: mode } : {} });
   const rows = [];
   try {
     for (const scenario of await scenarios(url)) {
@@ -207,7 +125,7 @@ async function pass(scriptPath, mode) {
 
 /** KV calls per request for each scenario, counted at the binding. */
 async function countKv(scriptPath) {
-  const { mf, url } = await start(scriptPath, "count");
+  const { mf, url } = await start(scriptPath, { extraBindings: { BENCH_MODE: "count" } });
   const perScenario = {};
   try {
     const prepared = await scenarios(url);

@@ -1,3 +1,4 @@
+import type { VerifiedIdentity } from "./identity/verify-identity";
 import type { Audit } from "./observability/audit";
 import type { SessionClaims } from "./sessions/session-value";
 
@@ -9,9 +10,13 @@ export interface AppEnv {
     requestId: string;
     /** What the request decided, noted as it goes and logged at the end. */
     audit: Audit;
-    /** 1-based position of the API key the caller presented, in API_KEYS. */
-    apiKeyIndex: number;
+    /** Who is asking for tokens: a backend by API key, or a signed-in user by identity token. */
+    caller: Caller;
     /** The caller's web-channel session, set by requireSession. */
     session: SessionClaims;
   };
 }
+
+export type Caller =
+  | { readonly kind: "apiKey" /** 1-based position in API_KEYS. */; readonly index: number }
+  | { readonly kind: "identity"; readonly identity: VerifiedIdentity };

@@ -3,8 +3,10 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config/config";
 import { errorResponse, respond } from "./http/respond";
+import { corsForAllowedOrigins, requireAllowedOrigin } from "./middleware/origins";
 import { addressCeiling } from "./middleware/rate-limit";
 import { observe } from "./observability/request-log";
+import { developmentIdpRoute } from "./routes/development-idp";
 import { statsRoute } from "./routes/stats";
 import { tokensRoute } from "./routes/tokens";
 import { validateRoute } from "./routes/validate";
@@ -15,18 +17,20 @@ import { webChannelRoute } from "./routes/web-channel";
  * route's path is itself configuration (VALIDATE_PATH).
  */
 export function createApp(config: Config) {
-  return new Hono<AppEnv>()
+  const app = new Hono<AppEnv>()
     .use(observe(config))
     .use(secureHeaders({ crossOriginResourcePolicy: "same-site" }))
     .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
+    .use("/v1/*", corsForAllowedOrigins(config))
+    .use("/v1/web-channel/*", requireAllowedOrigin(config))
     .use("/v1/*", addressCeiling)
     .use(config.validatePath, addressCeiling)
     .route("/v1/tokens", tokensRoute(config))
     .route("/v1/web-channel", webChannelRoute(config))
     .route("/v1/stats", statsRoute(config))
-    .route(config.validatePath, validateRoute(config))
-    .notFound((c) => respond(c, "notFound"))
-    .onError((error, c) => errorResponse(error, c));
+    .route(config.validatePath, validateRoute(config));
+  if (config.environment === "development") app.route("/dev/idp", developmentIdpRoute());
+  return app.notFound((c) => respond(c, "notFound")).onError((error, c) => errorResponse(error, c));
 }
 
 const apps = new WeakMap<Config, ReturnType<typeof createApp>>();

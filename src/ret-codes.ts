@@ -40,6 +40,15 @@ export const RET_CODES = {
     verdict: false,
     message: "service misconfigured",
   },
+  identityInvalid: { retCode: 12, status: 401, verdict: false, message: "identity token invalid" },
+  identityProviderUnavailable: {
+    retCode: 13,
+    status: 503,
+    verdict: false,
+    message: "identity provider unavailable, retry later",
+  },
+  notPermitted: { retCode: 14, status: 403, verdict: false, message: "not permitted for this identity" },
+  originNotAllowed: { retCode: 15, status: 403, verdict: false, message: "origin not allowed" },
 } as const;
 
 export type Outcome = keyof typeof RET_CODES;

@@ -18,6 +18,17 @@ export const issueTokenRequest = z.object({
 });
 export type IssueTokenRequest = z.output<typeof issueTokenRequest>;
 
+/**
+ * `POST /v1/tokens` from a signed-in user (identity token): the identity comes from the
+ * token; `userId` and `userName`, if sent, must be the same.
+ */
+export const identityIssueTokenRequest = z.object({
+  userId: z.optional(identity.userId),
+  userName: z.optional(identity.userName),
+  tenantSpaceId: identity.tenantSpaceId,
+  ttlSeconds: issueTokenRequest.shape.ttlSeconds,
+});
+
 /** CEC's validate call: exactly the vendor's field names (Table 1 of the first seed). */
 export const validateRequest = z.object({ Token: text(MAX_TOKEN_LENGTH), ...identity });
 export type ValidateRequest = z.output<typeof validateRequest>;

@@ -14,6 +14,8 @@ import {
   type RawSigningKey,
   type SigningKeyRing,
 } from "../crypto/signing-keys";
+import { developmentIssuer } from "../identity/development-idp";
+import { type IdentityIssuer, parseIdentityIssuers } from "../identity/issuers";
 import { DEVELOPMENT_DEFAULTS, DEVELOPMENT_KID_PREFIX } from "./development";
 
 export const ENVIRONMENTS = ["production", "staging", "development", "test"] as const;
@@ -34,6 +36,10 @@ export interface Config {
   /** HMAC keys for `ccmessaging-token` cookies, derived from SIGNING_KEYS (same kids). */
   readonly sessionKeys: SigningKeyRing;
   readonly session: SessionConfig;
+  /** Enterprise identity providers accepted on `POST /v1/tokens` (plus, in development, the built-in one). */
+  readonly identityIssuers: readonly IdentityIssuer[];
+  /** Web origins allowed to call `/v1/*` from a browser (CORS) and to use the session cookie. */
+  readonly allowedOrigins: ReadonlySet<string>;
   readonly logging: {
     /** `hashed` (default): logs carry a keyed hash of the user id; `raw`: the id itself. */
     readonly userIds: "hashed" | "raw";
@@ -78,6 +84,8 @@ export interface ConfigEnv {
   COOKIE_PARTITIONED?: unknown;
   COOKIE_DOMAIN?: unknown;
   LOG_USER_IDS?: unknown;
+  IDENTITY_ISSUERS?: unknown;
+  ALLOWED_ORIGINS?: unknown;
 }
 
 const csv = (text: string) =>
@@ -183,6 +191,24 @@ const variables = {
     ),
     expected: "must be hashed or raw",
   },
+  ALLOWED_ORIGINS: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => (text === undefined ? [] : csv(text))),
+        z.array(
+          z
+            .string()
+            .check(
+              z.regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9a-fA-F:]+\](:\d{1,5})?$/),
+            ),
+        ),
+      ),
+    ),
+    expected:
+      "must be a comma-separated list of origins such as https://www.example.com (scheme, host, optional port)",
+  },
+  IDENTITY_ISSUERS: { schema: optionalText, expected: "must be a JSON array" },
   TENANT_SPACE_IDS: {
     schema: z.pipe(
       optionalText,
@@ -276,8 +302,23 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
     }
   }
 
+  const servedTenants = new Set(tenantSpaceIds);
+  const allowedOrigins = parseVariable(env, "ALLOWED_ORIGINS");
+  if (isDeployed(environment) && allowedOrigins.some((origin) => origin.startsWith("http:"))) {
+    throw new ConfigError("ALLOWED_ORIGINS", `may list only https origins when ENVIRONMENT=${environment}`);
+  }
+  const issuersText = parseVariable(env, "IDENTITY_ISSUERS");
+  const identityIssuers =
+    issuersText === undefined
+      ? []
+      : parseIdentityIssuers(issuersText, servedTenants, !isDeployed(environment));
+  if (typeof identityIssuers === "string") throw new ConfigError("IDENTITY_ISSUERS", identityIssuers);
+  if (environment === "development") identityIssuers.push(developmentIssuer(servedTenants));
+
   return {
     environment,
+    identityIssuers,
+    allowedOrigins: new Set(allowedOrigins),
     signingKeys: await importKeyRing(signingKeys, "token"),
     sessionKeys: await importKeyRing(signingKeys, "session-cookie"),
     logging: {
@@ -286,7 +327,7 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
       pseudonymKey: (await importKeyRing(signingKeys, "log-pseudonym")).current.key,
     },
     apiKeys: await buildApiKeyRing(apiKeys),
-    tenantSpaceIds: new Set(tenantSpaceIds),
+    tenantSpaceIds: servedTenants,
     tokenTtlSeconds,
     clockToleranceSeconds,
     validatePath,

@@ -10,7 +10,12 @@ import { type Outcome, RET_CODES, retCodeBody, ServiceError } from "../ret-codes
 export const NO_STORE = { "Cache-Control": "no-store" } as const;
 
 /** Seconds a client should wait before retrying a 429 or 503. */
-const RETRY_AFTER_SECONDS = { rateLimited: 60, serviceUnavailable: 1, misconfigured: 60 } as const;
+const RETRY_AFTER_SECONDS = {
+  rateLimited: 60,
+  serviceUnavailable: 1,
+  misconfigured: 60,
+  identityProviderUnavailable: 5,
+} as const;
 
 interface AnswerOptions {
   /** Appended to the message: which field or variable, never a submitted value. */

@@ -18,6 +18,8 @@ export interface Audit {
   kid?: string;
   /** Which API key (1-based position in API_KEYS) the caller used. */
   apiKey?: number;
+  /** The identity provider that vouched for the caller. */
+  identityIssuer?: string;
   /** The rate limiter that refused the request. */
   limiter?: string;
 }

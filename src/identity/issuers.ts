@@ -1,0 +1,99 @@
+import * as z from "zod/mini";
+
+/**
+ * An enterprise identity provider whose JWTs may stand in for an API key on
+ * `POST /v1/tokens` (README, "Enterprise sign-in"). `IDENTITY_ISSUERS` is a JSON array
+ * of these. `source: "cloudflare-access"` reads the token from Cloudflare Access's
+ * `Cf-Access-Jwt-Assertion` header instead of `Authorization: Bearer`.
+ */
+export interface IdentityIssuer {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  /** Where the provider publishes its keys; `undefined` only for the built-in development provider. */
+  readonly jwksUri: string | undefined;
+  readonly userIdClaim: string;
+  readonly userNameClaim: string;
+  readonly tenantSpaceIds: ReadonlySet<string>;
+  readonly algorithms: readonly string[];
+  readonly source: "authorization" | "cloudflare-access";
+}
+
+/** Asymmetric algorithms only: a provider's public keys must never double as HMAC secrets. */
+export const IDENTITY_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "EdDSA",
+] as const;
+const DEFAULT_ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"];
+
+const text = z.string().check(z.minLength(1), z.maxLength(512));
+const claimName = z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,64}$/));
+const entry = z.object({
+  issuer: text,
+  audience: z.union([text, z.array(text).check(z.minLength(1))]),
+  jwksUri: z.url(),
+  userIdClaim: z.optional(claimName),
+  userNameClaim: z.optional(claimName),
+  tenantSpaceIds: z.array(text).check(z.minLength(1)),
+  algorithms: z.optional(z.array(z.enum(IDENTITY_ALGORITHMS)).check(z.minLength(1))),
+  source: z.optional(z.enum(["authorization", "cloudflare-access"])),
+});
+
+const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])$/;
+
+/**
+ * Parses IDENTITY_ISSUERS; a string result is the reason it is refused, naming the
+ * entry and field but never a value. `allowLocalHttp`: a JWKS on http://localhost is
+ * accepted outside production and staging, for local providers.
+ */
+export function parseIdentityIssuers(
+  json: string,
+  servedTenants: ReadonlySet<string>,
+  allowLocalHttp: boolean,
+): IdentityIssuer[] | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return "must be a JSON array of {issuer, audience, jwksUri, tenantSpaceIds, ...}";
+  }
+  if (!Array.isArray(value))
+    return "must be a JSON array of {issuer, audience, jwksUri, tenantSpaceIds, ...}";
+  const issuers: IdentityIssuer[] = [];
+  for (const [index, raw] of value.entries()) {
+    const parsed = z.safeParse(entry, raw);
+    const where = `entry ${index + 1}`;
+    if (!parsed.success) {
+      const field = parsed.error.issues[0]?.path.join(".") || "the entry";
+      return `${where}: ${field} is missing or invalid`;
+    }
+    const { issuer, audience, jwksUri, tenantSpaceIds } = parsed.data;
+    const url = new URL(jwksUri);
+    if (
+      url.protocol !== "https:" &&
+      !(allowLocalHttp && url.protocol === "http:" && LOCAL_HOST.test(url.hostname))
+    ) {
+      return `${where}: jwksUri must be an https URL`;
+    }
+    const unserved = tenantSpaceIds.findIndex((tenant) => !servedTenants.has(tenant));
+    if (unserved >= 0) return `${where}: tenantSpaceIds[${unserved}] is not in TENANT_SPACE_IDS`;
+    if (issuers.some((known) => known.issuer === issuer)) return `${where}: repeats an issuer`;
+    issuers.push({
+      issuer,
+      audience: typeof audience === "string" ? [audience] : audience,
+      jwksUri,
+      userIdClaim: parsed.data.userIdClaim ?? "sub",
+      userNameClaim: parsed.data.userNameClaim ?? "name",
+      tenantSpaceIds: new Set(tenantSpaceIds),
+      algorithms: parsed.data.algorithms ?? DEFAULT_ALGORITHMS,
+      source: parsed.data.source ?? "authorization",
+    });
+  }
+  return issuers;
+}
