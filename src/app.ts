@@ -5,6 +5,7 @@ import type { Config } from "./config/config";
 import { errorResponse, respond } from "./http/respond";
 import { corsForAllowedOrigins, requireAllowedOrigin } from "./middleware/origins";
 import { addressCeiling } from "./middleware/rate-limit";
+import { requireHttps } from "./middleware/require-https";
 import { observe } from "./observability/request-log";
 import { developmentIdpRoute } from "./routes/development-idp";
 import { statsRoute } from "./routes/stats";
@@ -20,6 +21,7 @@ export function createApp(config: Config) {
   const app = new Hono<AppEnv>()
     .use(observe(config))
     .use(secureHeaders({ crossOriginResourcePolicy: "same-site" }))
+    .use(requireHttps(config))
     .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
     .use("/v1/*", corsForAllowedOrigins(config))
     .use("/v1/web-channel/*", requireAllowedOrigin(config))

@@ -49,6 +49,7 @@ export const RET_CODES = {
   },
   notPermitted: { retCode: 14, status: 403, verdict: false, message: "not permitted for this identity" },
   originNotAllowed: { retCode: 15, status: 403, verdict: false, message: "origin not allowed" },
+  httpsRequired: { retCode: 16, status: 403, verdict: false, message: "HTTPS required" },
 } as const;
 
 export type Outcome = keyof typeof RET_CODES;

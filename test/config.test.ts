@@ -186,3 +186,28 @@ describe("configuration", () => {
     });
   });
 });
+
+describe("HTTPS in production", () => {
+  const production = { ENVIRONMENT: "production" };
+  it("refuses plain HTTP with retCode 16, redirects a browser's GET, and sends HSTS over HTTPS", async () => {
+    const post = await callWith(
+      production,
+      new Request("http://edge.test/v1/tokens", { method: "POST", body: "{}" }),
+    );
+    expect(post.status).toBe(403);
+    expect(await post.json()).toEqual({
+      retCode: 16,
+      message: "HTTPS required: resend this request over https://",
+    });
+    const get = await callWith(production, new Request("http://edge.test/healthz?x=1"));
+    expect(get.status).toBe(301);
+    expect(get.headers.get("Location")).toBe("https://edge.test/healthz?x=1");
+    const secure = await callWith(production, new Request("https://edge.test/healthz"));
+    expect(secure.status).toBe(200);
+    expect(secure.headers.get("Strict-Transport-Security")).toMatch(/max-age=\d+/);
+  });
+
+  it("leaves plain HTTP alone in development and tests (wrangler dev serves http://localhost)", async () => {
+    expect((await callWith({}, new Request("http://edge.test/healthz"))).status).toBe(200);
+  });
+});

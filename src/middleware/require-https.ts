@@ -1,0 +1,23 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env";
+import type { Config } from "../config/config";
+import { respond } from "../http/respond";
+
+/**
+ * In production and staging, plain HTTP is refused: the validate API carries tokens,
+ * and Huawei asks for HTTPS. A browser's GET or HEAD is redirected to the same URL over
+ * HTTPS; anything else gets 403 retCode 16, since replaying a body after a redirect would
+ * already have sent it in the clear. HSTS (from secureHeaders) keeps browsers on HTTPS.
+ */
+export function requireHttps(config: Config): MiddlewareHandler<AppEnv> {
+  const enforced = config.environment === "production" || config.environment === "staging";
+  return async (c, next) => {
+    const url = new URL(c.req.url);
+    if (!enforced || url.protocol === "https:") return next();
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      url.protocol = "https:";
+      return c.redirect(url.toString(), 301);
+    }
+    return respond(c, "httpsRequired", { detail: "resend this request over https://" });
+  };
+}
