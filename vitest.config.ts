@@ -3,15 +3,24 @@ import { defineConfig } from "vitest/config";
 import { TEST_BINDINGS } from "./test/test-env.ts";
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      // The production config, so tests exercise the real bindings (KV, rate limits);
-      // only the variables and secrets below differ.
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: { bindings: TEST_BINDINGS },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
+    projects: [
+      {
+        // HTTP behaviour, inside workerd, on real local KV and rate limiters.
+        plugins: [
+          cloudflareTest({
+            // The production config, so tests exercise the real bindings; only the
+            // variables and secrets below differ.
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: TEST_BINDINGS },
+          }),
+        ],
+        test: { name: "workers", include: ["test/**/*.test.ts"] },
+      },
+      {
+        // The tools that run on Node: the OpenAPI validator, the certificate tool, the CEC simulator.
+        test: { name: "node", include: ["test-node/**/*.test.ts"], environment: "node" },
+      },
+    ],
   },
 });

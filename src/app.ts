@@ -8,6 +8,7 @@ import { addressCeiling } from "./middleware/rate-limit";
 import { requireHttps } from "./middleware/require-https";
 import { observe } from "./observability/request-log";
 import { developmentIdpRoute } from "./routes/development-idp";
+import { docsRoute } from "./routes/docs";
 import { statsRoute } from "./routes/stats";
 import { tokensRoute } from "./routes/tokens";
 import { validateRoute } from "./routes/validate";
@@ -23,6 +24,7 @@ export function createApp(config: Config) {
     .use(secureHeaders({ crossOriginResourcePolicy: "same-site" }))
     .use(requireHttps(config))
     .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
+    .route("/", docsRoute(config))
     .use("/v1/*", corsForAllowedOrigins(config))
     .use("/v1/web-channel/*", requireAllowedOrigin(config))
     .use("/v1/*", addressCeiling)

@@ -38,3 +38,33 @@ export const tokenIdParam = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
 
 /** `POST /v1/web-channel/sessions`: the validate call's fields plus the channel. */
 export const openSessionRequest = z.object({ ...validateRequest.shape, channelId: text(MAX_ID_LENGTH) });
+
+// Response bodies: documented in /openapi.json from these same schemas.
+
+/** Every error, and every validate answer. */
+export const retCodeAnswer = z.object({
+  retCode: z.int().check(z.gte(0)),
+  message: z.string(),
+});
+
+/** `201` from `POST /v1/tokens`. */
+export const issuedTokenAnswer = z.object({
+  token: z.string(),
+  tokenId: z.string(),
+  expiresAt: z.iso.datetime(),
+  expiresIn: z.int(),
+});
+
+/** The identity a web-channel session carries. */
+export const sessionAnswer = z.object({
+  tenantId: z.string(),
+  channelId: z.string(),
+  userId: z.string(),
+  expiresAt: z.iso.datetime(),
+});
+
+/** `200` from `POST /v1/web-channel/sessions`. */
+export const openedSessionAnswer = z.object({ ...retCodeAnswer.shape, session: sessionAnswer });
+
+/** `200` from `GET /v1/web-channel/me`. */
+export const sessionIdentityAnswer = z.object({ ...sessionAnswer.shape, createdAt: z.iso.datetime() });

@@ -1,20 +1,15 @@
+import type * as z from "zod/mini";
 import type { Config } from "../config/config";
 import { TOKEN_ID_BYTES } from "../constants";
 import { randomBase64url } from "../crypto/encoding";
 import { recordExpiration } from "../kv";
 import { ServiceError } from "../ret-codes";
-import type { IssueTokenRequest } from "../schemas";
+import type { IssueTokenRequest, issuedTokenAnswer } from "../schemas";
 import { signToken } from "./token";
 import { writeTokenRecord } from "./token-store";
 
-export interface IssuedToken {
-  readonly token: string;
-  readonly tokenId: string;
-  /** ISO 8601. */
-  readonly expiresAt: string;
-  /** Seconds from now; may be less than asked for (never more than TOKEN_TTL_SECONDS). */
-  readonly expiresIn: number;
-}
+/** `expiresIn`: seconds from now; may be less than asked for (never more than TOKEN_TTL_SECONDS). */
+export type IssuedToken = z.output<typeof issuedTokenAnswer>;
 
 /** The lifetime granted: what was asked for, capped at the configured maximum. */
 export function grantedTtl(requested: number | undefined, maximum: number): number {
