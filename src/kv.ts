@@ -12,7 +12,7 @@ import { ServiceError } from "./ret-codes";
  * KV_DEADLINE_MS, becomes the service-unavailable answer, so callers fail closed.
  */
 export async function withKvDeadline<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new KvFailure(operation, "timed out")), KV_DEADLINE_MS);
   });

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// `npm run cert:cer -- <https-url> [--out <dir>] [--ca <pem>]`
+// Connects to the server, reads the certificate chain it presents, and writes each
+// certificate as CER (DER) with PEM beside it, ready for the CEC operations administrator,
+// printing subject, issuer, validity and SHA-256 fingerprint. Cloudflare rotates its edge
+// certificates and does not support pinning: hand CEC the issuing CA (intermediate and
+// root), not only today's leaf. A root the server does not send is looked up in Node's
+// bundled root store (or --ca) and written too.
+import { X509Certificate } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { connect, rootCertificates } from "node:tls";
+import { parseArgs } from "node:util";
+
+export async function fetchChain(url, { ca } = {}) {
+  const { hostname, port } = new URL(url);
+  const host = hostname.replace(/^\[|\]$/g, "");
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      // The chain is read whatever its trust: this tool exports, it does not vouch.
+      {
+        host,
+        port: Number(port || 443),
+        servername: /^[\d.:]+$/.test(host) ? undefined : host,
+        rejectUnauthorized: false,
+      },
+      () => {
+        const chain = [];
+        let current = socket.getPeerCertificate(true);
+        const seen = new Set();
+        while (current?.raw && !seen.has(current.fingerprint256)) {
+          seen.add(current.fingerprint256);
+          chain.push(new X509Certificate(current.raw));
+          current = current.issuerCertificate;
+        }
+        socket.end();
+        const last = chain.at(-1);
+        if (last && last.subject !== last.issuer) {
+          const root = [...rootCertificates, ...(ca ? [readFileSync(ca, "utf8")] : [])]
+            .map((pem) => new X509Certificate(pem))
+            .find((candidate) => candidate.subject === last.issuer && last.checkIssued(candidate));
+          if (root) chain.push(root);
+        }
+        resolve(chain);
+      },
+    );
+    socket.setTimeout(10_000, () => socket.destroy(new Error("timed out")));
+    socket.on("error", reject);
+  });
+}
+
+const role = (certificate, index, chain) =>
+  index === 0
+    ? "leaf"
+    : certificate.subject === certificate.issuer
+      ? "root"
+      : index === chain.length - 1
+        ? "ca"
+        : "intermediate";
+
+export function writeChain(chain, outDir, host) {
+  mkdirSync(outDir, { recursive: true });
+  return chain.map((certificate, index) => {
+    const base = join(outDir, `${host}-${index}-${role(certificate, index, chain)}`);
+    writeFileSync(`${base}.cer`, certificate.raw);
+    writeFileSync(`${base}.pem`, certificate.toString());
+    return {
+      file: `${base}.cer`,
+      role: role(certificate, index, chain),
+      subject: certificate.subject.replace(/\n/g, ", "),
+      issuer: certificate.issuer.replace(/\n/g, ", "),
+      validFrom: certificate.validFrom,
+      validTo: certificate.validTo,
+      sha256: certificate.fingerprint256,
+    };
+  });
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { out: { type: "string" }, ca: { type: "string" } },
+  });
+  const [target] = positionals;
+  if (!target || !/^https:\/\//.test(target)) {
+    console.error("usage: npm run cert:cer -- https://host[:port] [--out dir] [--ca extra-root.pem]");
+    process.exit(2);
+  }
+  const host = new URL(target).hostname.replace(/[^\w.-]/g, "_");
+  const chain = await fetchChain(target, { ca: values.ca });
+  if (chain.length === 0) throw new Error("the server presented no certificate");
+  const written = writeChain(chain, values.out ?? "cer", host);
+  for (const entry of written) {
+    console.log(`${entry.role.padEnd(12)} ${entry.file}
+  subject  ${entry.subject}
+  issuer   ${entry.issuer}
+  valid    ${entry.validFrom} to ${entry.validTo}
+  SHA-256  ${entry.sha256}`);
+  }
+  const ca = written.filter((entry) => entry.role !== "leaf");
+  console.log(
+    ca.length > 0
+      ? `\nSend CEC the URL and ${ca.map((entry) => entry.file).join(" and ")} (the issuing CA): the leaf is rotated by Cloudflare.`
+      : "\nThe server presented only a leaf and its root was not found: get the issuing CA's certificate from the CA.",
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error) => {
+    console.error(`cert:cer: ${error.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,128 @@
+import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API_KEY, bundle, root, start, TENANT } from "../bench/workerd.mjs";
+import { fetchChain, writeChain } from "../scripts/cert-cer.mjs";
+import { ensureDevCertificates } from "../scripts/dev-cert.mjs";
+
+const run = promisify(execFile);
+
+describe("npm run cert:cer", () => {
+  let server: ReturnType<typeof createServer>;
+  let url: string;
+  const certs = ensureDevCertificates();
+
+  beforeAll(async () => {
+    server = createServer(
+      {
+        key: readFileSync(join(certs, "localhost-key.pem")),
+        cert: readFileSync(join(certs, "localhost-chain.pem")),
+      },
+      (_, response) => response.end("ok"),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `https://localhost:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => server.close());
+
+  it("reads the chain a TLS server presents and writes each certificate as CER (DER) and PEM", async () => {
+    const chain = await fetchChain(url);
+    expect(chain.map((certificate: X509Certificate) => certificate.subject)).toEqual([
+      "CN=localhost",
+      "CN=cec-edge-token local development CA",
+    ]);
+    const out = mkdtempSync(join(tmpdir(), "cer-"));
+    const written = writeChain(chain, out, "localhost");
+    expect(written.map((entry: { role: string }) => entry.role)).toEqual(["leaf", "root"]);
+    for (const [index, entry] of written.entries()) {
+      const der = new X509Certificate(readFileSync(entry.file));
+      expect(der.fingerprint256).toBe(entry.sha256);
+      expect(der.fingerprint256).toBe(chain[index].fingerprint256);
+      expect(new X509Certificate(readFileSync(entry.file.replace(/\.cer$/, ".pem"))).fingerprint256).toBe(
+        entry.sha256,
+      );
+    }
+    const ca = new X509Certificate(readFileSync(join(certs, "ca.pem")));
+    expect(written[1].sha256).toBe(ca.fingerprint256);
+  });
+
+  it("prints subject, issuer, validity and fingerprint from the command line", async () => {
+    const out = mkdtempSync(join(tmpdir(), "cer-"));
+    const { stdout } = await run(process.execPath, [join(root, "scripts/cert-cer.mjs"), url, "--out", out]);
+    expect(stdout).toMatch(/leaf\s+\S+localhost-0-leaf\.cer/);
+    expect(stdout).toContain("subject  CN=localhost");
+    expect(stdout).toContain("issuer   CN=cec-edge-token local development CA");
+    expect(stdout).toMatch(/SHA-256 {2}([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    expect(stdout).toContain("the issuing CA");
+  });
+});
+
+describe("npm run cec", () => {
+  let worker: Awaited<ReturnType<typeof start>>;
+
+  beforeAll(async () => {
+    worker = await start(bundle(join(root, "bench", ".build", "tools-test")).path);
+  }, 60_000);
+  afterAll(() => worker?.mf.dispose());
+
+  it("runs the end-to-end check against the Worker and passes", async () => {
+    const { stdout } = await run(process.execPath, [
+      join(root, "scripts/cec.mjs"),
+      "e2e",
+      "--url",
+      worker.url,
+      "--api-key",
+      API_KEY,
+      "--tenant",
+      TENANT,
+    ]);
+    expect(stdout).toContain("validate: retCode 0: VALID");
+    expect(stdout).toContain("revoked token: retCode 6");
+    expect(stdout).toContain("e2e: all checks passed");
+    expect(stdout).not.toContain("FAIL");
+  }, 30_000);
+
+  it("exits non-zero when the deployment surprises it", async () => {
+    const failing = run(process.execPath, [
+      join(root, "scripts/cec.mjs"),
+      "e2e",
+      "--url",
+      worker.url,
+      "--api-key",
+      "wrong-key-000000000000",
+      "--tenant",
+      TENANT,
+    ]);
+    await expect(failing).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining("FAIL issue a token"),
+    });
+  }, 30_000);
+
+  it("prints the verdict of a single validation", async () => {
+    const failing = run(process.execPath, [
+      join(root, "scripts/cec.mjs"),
+      "validate",
+      "--url",
+      worker.url,
+      "--token",
+      "not-a-token",
+      "--user-id",
+      "u1",
+      "--user-name",
+      "U",
+      "--tenant",
+      TENANT,
+    ]);
+    await expect(failing).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining("REFUSED: HTTP 200, retCode 2"),
+    });
+  });
+});
