@@ -4,6 +4,8 @@ import { TEST_BINDINGS } from "./test/test-env.ts";
 
 export default defineConfig({
   test: {
+    // The Worker logs a line per request: shown only for a test that fails.
+    silent: "passed-only",
     projects: [
       {
         // HTTP behaviour, inside workerd, on real local KV and rate limiters.

@@ -9,6 +9,7 @@ import { requireHttps } from "./middleware/require-https";
 import { observe } from "./observability/request-log";
 import { developmentIdpRoute } from "./routes/development-idp";
 import { docsRoute } from "./routes/docs";
+import { playgroundRoute } from "./routes/playground";
 import { statsRoute } from "./routes/stats";
 import { tokensRoute } from "./routes/tokens";
 import { validateRoute } from "./routes/validate";
@@ -34,6 +35,7 @@ export function createApp(config: Config) {
     .route("/v1/stats", statsRoute(config))
     .route(config.validatePath, validateRoute(config));
   if (config.environment === "development") app.route("/dev/idp", developmentIdpRoute());
+  if (config.playground) app.route("/playground", playgroundRoute(config));
   return app.notFound((c) => respond(c, "notFound")).onError((error, c) => errorResponse(error, c));
 }
 

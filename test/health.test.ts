@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { callWith } from "./helpers";
 
 it("answers /healthz", async () => {
   const response = await exports.default.fetch("https://edge.test/healthz");
@@ -16,4 +17,54 @@ it("serves the OpenAPI document and the reference page", async () => {
   const page = await exports.default.fetch("https://edge.test/docs");
   expect(page.headers.get("Content-Type")).toMatch(/^text\/html/);
   expect(await page.text()).toContain('data-url="/openapi.json"');
+});
+
+describe("the playground", () => {
+  const development = {
+    ENVIRONMENT: "development",
+    SIGNING_KEYS: undefined,
+    API_KEYS: undefined,
+    TENANT_SPACE_IDS: "",
+  };
+
+  it("is served in development, with its configuration", async () => {
+    const page = await callWith(development, new Request("https://edge.test/playground"));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("CEC chat authentication playground");
+    const script = await callWith(development, new Request("https://edge.test/playground/playground.js"));
+    expect(script.headers.get("Content-Type")).toMatch(/javascript/);
+    const config = await callWith(development, new Request("https://edge.test/playground/config.json"));
+    expect(await config.json()).toEqual({
+      environment: "development",
+      tenantSpaceIds: ["202007159031"],
+      validatePath: "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate",
+      developmentIdentityProvider: true,
+    });
+  });
+
+  it("is not served by default anywhere else, and production refuses PLAYGROUND=on", async () => {
+    for (const environment of ["test", "staging", "production"]) {
+      const response = await callWith(
+        { ENVIRONMENT: environment },
+        new Request("https://edge.test/playground/playground.js"),
+      );
+      expect(response.status).toBe(404);
+    }
+    expect(
+      (
+        await callWith(
+          { ENVIRONMENT: "staging", PLAYGROUND: "on" },
+          new Request("https://edge.test/playground"),
+        )
+      ).status,
+    ).toBe(200);
+    const refused = await callWith(
+      { ENVIRONMENT: "production", PLAYGROUND: "on" },
+      new Request("https://edge.test/healthz"),
+    );
+    expect(await refused.json()).toMatchObject({
+      retCode: 11,
+      message: expect.stringContaining("PLAYGROUND"),
+    });
+  });
 });

@@ -38,6 +38,8 @@ export interface Config {
   readonly session: SessionConfig;
   /** Enterprise identity providers accepted on `POST /v1/tokens` (plus, in development, the built-in one). */
   readonly identityIssuers: readonly IdentityIssuer[];
+  /** Whether `/playground` is served (PLAYGROUND: development by default, staging on request, never production). */
+  readonly playground: boolean;
   /** Web origins allowed to call `/v1/*` from a browser (CORS) and to use the session cookie. */
   readonly allowedOrigins: ReadonlySet<string>;
   readonly logging: {
@@ -86,6 +88,7 @@ export interface ConfigEnv {
   LOG_USER_IDS?: unknown;
   IDENTITY_ISSUERS?: unknown;
   ALLOWED_ORIGINS?: unknown;
+  PLAYGROUND?: unknown;
 }
 
 const csv = (text: string) =>
@@ -209,6 +212,10 @@ const variables = {
       "must be a comma-separated list of origins such as https://www.example.com (scheme, host, optional port)",
   },
   IDENTITY_ISSUERS: { schema: optionalText, expected: "must be a JSON array" },
+  PLAYGROUND: {
+    schema: z.pipe(optionalText, z.optional(z.enum(["on", "off"]))),
+    expected: "must be on or off (or unset: on in development only)",
+  },
   TENANT_SPACE_IDS: {
     schema: z.pipe(
       optionalText,
@@ -315,8 +322,14 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
   if (typeof identityIssuers === "string") throw new ConfigError("IDENTITY_ISSUERS", identityIssuers);
   if (environment === "development") identityIssuers.push(developmentIssuer(servedTenants));
 
+  const playground = parseVariable(env, "PLAYGROUND") ?? (environment === "development" ? "on" : "off");
+  if (playground === "on" && environment === "production") {
+    throw new ConfigError("PLAYGROUND", "must be off when ENVIRONMENT=production");
+  }
+
   return {
     environment,
+    playground: playground === "on",
     identityIssuers,
     allowedOrigins: new Set(allowedOrigins),
     signingKeys: await importKeyRing(signingKeys, "token"),

@@ -1,0 +1,33 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import type { Config } from "../config/config";
+import { NO_STORE } from "../http/respond";
+
+/**
+ * `/playground`: the integration playground (public/playground, Workers static assets),
+ * mounted only when the configuration allows it (src/app.ts). `config.json` tells the
+ * page what it needs to know and nothing secret.
+ */
+export function playgroundRoute(config: Config) {
+  return new Hono<AppEnv>()
+    .get("/config.json", (c) =>
+      c.json(
+        {
+          environment: config.environment,
+          tenantSpaceIds: [...config.tenantSpaceIds],
+          validatePath: config.validatePath,
+          developmentIdentityProvider: config.environment === "development",
+        },
+        200,
+        NO_STORE,
+      ),
+    )
+    .get("/", (c) => asset(c.env, new URL("/playground/index.html", c.req.url)))
+    .get("/*", (c) => asset(c.env, c.req.raw));
+}
+
+/** An asset, re-wrapped: the binding's responses have immutable headers, and ours add some. */
+async function asset(env: Env, request: URL | Request): Promise<Response> {
+  const response = await env.ASSETS.fetch(request);
+  return new Response(response.body, response);
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run test:e2e`: the playground in a real browser (Debian's Chromium through
+// playwright-core) against `wrangler dev` over HTTPS. Not part of `npm test`.
+export default defineConfig({
+  test: {
+    name: "e2e",
+    include: ["e2e/**/*.e2e.ts"],
+    environment: "node",
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
+  },
+});
