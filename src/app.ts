@@ -21,10 +21,11 @@ import { webChannelRoute } from "./routes/web-channel";
  */
 export function createApp(config: Config) {
   const app = new Hono<AppEnv>()
+    .use(requireHttps(config))
+    // Before the rest: a liveness probe is the runtime's floor, neither logged nor counted.
+    .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
     .use(observe(config))
     .use(secureHeaders({ crossOriginResourcePolicy: "same-site" }))
-    .use(requireHttps(config))
-    .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
     .route("/", docsRoute(config))
     .use("/v1/*", corsForAllowedOrigins(config))
     .use("/v1/web-channel/*", requireAllowedOrigin(config))

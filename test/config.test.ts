@@ -202,7 +202,7 @@ describe("HTTPS in production", () => {
     const get = await callWith(production, new Request("http://edge.test/healthz?x=1"));
     expect(get.status).toBe(301);
     expect(get.headers.get("Location")).toBe("https://edge.test/healthz?x=1");
-    const secure = await callWith(production, new Request("https://edge.test/healthz"));
+    const secure = await callWith(production, new Request("https://edge.test/openapi.json"));
     expect(secure.status).toBe(200);
     expect(secure.headers.get("Strict-Transport-Security")).toMatch(/max-age=\d+/);
   });

@@ -107,20 +107,22 @@ describe("the request log", () => {
     ["an incoming X-Request-Id", { "X-Request-Id": "req-0123456789" }, "req-0123456789"],
     ["Cloudflare's cf-ray", { "cf-ray": "8f3c2a1b0c9d8e7f-AMS" }, "8f3c2a1b0c9d8e7f-AMS"],
   ])("reuses %s", async (_, headers, expected) => {
-    const response = await call(new Request("https://edge.test/healthz", { headers }));
+    const response = await call(new Request("https://edge.test/openapi.json", { headers }));
     expect(response.headers.get("X-Request-Id")).toBe(expected);
     expect(requestLines()[0]?.requestId).toBe(expected);
   });
 
   it("replaces an X-Request-Id that is not an id", async () => {
     const response = await call(
-      new Request("https://edge.test/healthz", { headers: { "X-Request-Id": "<script>" } }),
+      new Request("https://edge.test/openapi.json", { headers: { "X-Request-Id": "<script>" } }),
     );
     expect(response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("classifies the caller's address without logging it", async () => {
-    await call(new Request("https://edge.test/healthz", { headers: { "CF-Connecting-IP": "203.0.113.9" } }));
+    await call(
+      new Request("https://edge.test/openapi.json", { headers: { "CF-Connecting-IP": "203.0.113.9" } }),
+    );
     expect(requestLines()[0]?.caller).toBe("public-ipv4");
     expect(JSON.stringify(logged())).not.toContain("203.0.113.9");
   });

@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
-import { respond } from "../http/respond";
+import { retCodeResponse } from "../http/respond";
+import { logEvent } from "../observability/log";
 
 /**
  * In production and staging, plain HTTP is refused: the validate API carries tokens,
@@ -18,6 +19,9 @@ export function requireHttps(config: Config): MiddlewareHandler<AppEnv> {
       url.protocol = "https:";
       return c.redirect(url.toString(), 301);
     }
-    return respond(c, "httpsRequired", { detail: "resend this request over https://" });
+    // First in the chain, before the request log: logged here, since a caller configured
+    // with an http:// URL (CEC, a backend) is worth an operator's attention.
+    logEvent("warn", "plain_http_refused", { method: c.req.method });
+    return retCodeResponse("httpsRequired", { detail: "resend this request over https://" });
   };
 }
