@@ -152,8 +152,10 @@ async function measure() {
   const instrumented = bundle(join(build, "instrumented"), "bench/instrumented.ts");
   const kv = await countKv(instrumented.path);
   const withKv = (rows) => rows.map((row) => ({ ...row, ...kv[row.endpoint] }));
+  // BENCH_PASSES=worker skips the local-bindings pass (quicker, for profiling experiments).
+  const workerOnlyRun = process.env.BENCH_PASSES === "worker";
   return {
-    localBindings: withKv(await pass(app.path)),
+    localBindings: workerOnlyRun ? [] : withKv(await pass(app.path)),
     workerOnly: withKv(await pass(instrumented.path, "in-isolate")),
     bundle: { rawKiB: app.rawKiB, gzipKiB: app.gzipKiB },
   };

@@ -96,3 +96,6 @@ export const JWKS_COOLDOWN_MS = 30 * 1000;
 export const JWKS_TIMEOUT_MS = 3 * 1000;
 /** After a failed key-set fetch, answer 503 for this long without fetching again. */
 export const IDENTITY_PROVIDER_BACKOFF_MS = 5 * 1000;
+
+/** Pseudonyms of recently seen users kept per isolate, so a returning user costs no HMAC. */
+export const PSEUDONYM_CACHE_MAX = 10_000;

@@ -13,9 +13,9 @@ import { logEvent } from "../observability/log";
 export function requireHttps(config: Config): MiddlewareHandler<AppEnv> {
   const enforced = config.environment === "production" || config.environment === "staging";
   return async (c, next) => {
-    const url = new URL(c.req.url);
-    if (!enforced || url.protocol === "https:") return next();
+    if (!enforced || c.req.url.startsWith("https:")) return next();
     if (c.req.method === "GET" || c.req.method === "HEAD") {
+      const url = new URL(c.req.url);
       url.protocol = "https:";
       return c.redirect(url.toString(), 301);
     }

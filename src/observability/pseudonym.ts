@@ -1,4 +1,5 @@
 import { base64url } from "jose";
+import { PSEUDONYM_CACHE_MAX } from "../constants";
 import { utf8 } from "../crypto/encoding";
 
 /**

@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose";
+import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { MAX_TOKEN_LENGTH, TOKEN_ALGORITHM, TOKEN_ISSUER, TOKEN_TYPE } from "../constants";
 import type { SigningKeyRing } from "../crypto/signing-keys";
 
@@ -47,6 +47,9 @@ export function signToken(keys: SigningKeyRing, claims: TokenClaims): Promise<st
 
 const invalid = (reason: string): TokenCheck => ({ ok: false, outcome: "tokenInvalid", reason });
 
+/** A refusal decided while resolving the key, carried out of jose's verify call. */
+class Refusal extends Error {}
+
 /** The reason given for a `kid` we do not hold: also a security event (unknown_kid). */
 export const UNKNOWN_KID = "unknown key id";
 
@@ -58,19 +61,19 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   const segments = token.split(".");
   if (token.length > MAX_TOKEN_LENGTH || segments.length !== 3) return invalid("not a token");
   if (!CANONICAL_SIGNATURE.test(segments[2] ?? "")) return invalid("signature does not verify");
-  let kid: unknown;
-  let alg: unknown;
-  try {
-    ({ kid, alg } = decodeProtectedHeader(token));
-  } catch {
-    return invalid("not a token");
-  }
-  if (alg !== TOKEN_ALGORITHM) return invalid("algorithm not accepted");
-  const key = typeof kid === "string" ? options.keys.byKid.get(kid) : undefined;
-  if (!key || typeof kid !== "string") return invalid(UNKNOWN_KID);
+  // The header is decoded once, by jose, which hands it to this resolver before any
+  // signature work: the algorithm and the `kid` are checked there.
+  let kid = "";
+  const keyFor = (header: JWTHeaderParameters) => {
+    if (header.alg !== TOKEN_ALGORITHM) throw new Refusal("algorithm not accepted");
+    const key = typeof header.kid === "string" ? options.keys.byKid.get(header.kid) : undefined;
+    if (!key || typeof header.kid !== "string") throw new Refusal(UNKNOWN_KID);
+    kid = header.kid;
+    return key;
+  };
 
   try {
-    const { payload } = await jwtVerify(token, key, {
+    const { payload } = await jwtVerify(token, keyFor, {
       algorithms: [TOKEN_ALGORITHM],
       issuer: TOKEN_ISSUER,
       typ: TOKEN_TYPE,
@@ -97,8 +100,12 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
       claims: { tokenId: jti, userId: sub, userName, tenantSpaceId, issuedAt: iat, expiresAt: exp },
     };
   } catch (error) {
+    if (error instanceof Refusal) return invalid(error.message);
     if (error instanceof errors.JWTExpired) return { ok: false, outcome: "tokenExpired", reason: "expired" };
     if (error instanceof errors.JWSSignatureVerificationFailed) return invalid("signature does not verify");
+    if (error instanceof errors.JOSEAlgNotAllowed) return invalid("algorithm not accepted");
+    if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid)
+      return invalid("not a token");
     if (error instanceof errors.JOSEError) return invalid("claims not accepted");
     throw error;
   }
