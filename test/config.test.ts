@@ -3,6 +3,7 @@ import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
 import {
   callWith,
   claimsFor,
+  DEVELOPMENT_ENV,
   issue,
   jsonRequest,
   mintToken,
@@ -95,11 +96,7 @@ describe("configuration", () => {
 
   describe("secrets", () => {
     it("development runs on the committed development secrets when none are set", async () => {
-      const send = (request: Request) =>
-        callWith(
-          { ENVIRONMENT: "development", SIGNING_KEYS: undefined, API_KEYS: undefined, TENANT_SPACE_IDS: "" },
-          request,
-        );
+      const send = (request: Request) => callWith(DEVELOPMENT_ENV, request);
       const identity = newIdentity({ tenantSpaceId: DEVELOPMENT_DEFAULTS.TENANT_SPACE_IDS });
       const response = await send(
         jsonRequest("/v1/tokens", identity, {

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callWith } from "./helpers";
+import { callWith, DEVELOPMENT_ENV } from "./helpers";
 
 it("answers /healthz", async () => {
   const response = await exports.default.fetch("https://edge.test/healthz");
@@ -20,12 +20,7 @@ it("serves the OpenAPI document and the reference page", async () => {
 });
 
 describe("the playground", () => {
-  const development = {
-    ENVIRONMENT: "development",
-    SIGNING_KEYS: undefined,
-    API_KEYS: undefined,
-    TENANT_SPACE_IDS: "",
-  };
+  const development = DEVELOPMENT_ENV;
 
   it("is served in development, with its configuration", async () => {
     const page = await callWith(development, new Request("https://edge.test/playground"));

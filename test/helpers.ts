@@ -126,3 +126,11 @@ export async function recordKeyFor(tokenId: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tokenId));
   return `token:${base64url.encode(new Uint8Array(digest))}`;
 }
+
+/** Bindings that make the Worker a development deployment on its committed development secrets. */
+export const DEVELOPMENT_ENV = {
+  ENVIRONMENT: "development",
+  SIGNING_KEYS: undefined,
+  API_KEYS: undefined,
+  TENANT_SPACE_IDS: "",
+} as const;

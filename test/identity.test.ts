@@ -1,6 +1,6 @@
 import { base64url, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { bearer, callWith, jsonRequest, newIdentity, validate } from "./helpers";
+import { bearer, callWith, DEVELOPMENT_ENV, jsonRequest, newIdentity, validate } from "./helpers";
 import { TEST_TENANT, TEST_TENANT_OTHER, UNSERVED_TENANT } from "./test-env";
 
 /**
@@ -416,12 +416,7 @@ describe("CORS and cross-site requests", () => {
 });
 
 describe("the development identity provider", () => {
-  const development = {
-    ENVIRONMENT: "development",
-    SIGNING_KEYS: undefined,
-    API_KEYS: undefined,
-    TENANT_SPACE_IDS: "",
-  };
+  const development = DEVELOPMENT_ENV;
 
   it("mints a token for a demo user that /v1/tokens accepts, offline", async () => {
     const minted = await callWith(development, new Request("https://edge.test/dev/idp/token?user=alice"));
