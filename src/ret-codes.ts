@@ -66,16 +66,22 @@ export interface RetCodeBody {
  * must never hold a secret or a submitted value: name fields and variables only.
  */
 export class ServiceError extends Error {
+  readonly detail: string | undefined;
+  /** Overrides the table's status where HTTP has a more precise one (401 for no session, 413, 415). */
+  readonly status: number | undefined;
+  /** For the log only: the rate limiter that refused the request. */
+  readonly limiter: string | undefined;
+
   constructor(
     readonly outcome: Exclude<Outcome, "ok">,
-    readonly detail?: string,
-    /** Overrides the table's status where HTTP has a more precise one (413, 415). */
-    readonly status?: number,
-    /** For the log only: the rate limiter that refused the request. */
-    readonly limiter?: string,
+    detail?: string,
+    options: { status?: number; limiter?: string } = {},
   ) {
     super(detail ? `${RET_CODES[outcome].message}: ${detail}` : RET_CODES[outcome].message);
     this.name = "ServiceError";
+    this.detail = detail;
+    this.status = options.status;
+    this.limiter = options.limiter;
   }
 }
 

@@ -8,7 +8,7 @@ import { ServiceError } from "../ret-codes";
 export const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
-    throw new ServiceError("malformedRequest", `body larger than ${MAX_BODY_BYTES} bytes`, 413);
+    throw new ServiceError("malformedRequest", `body larger than ${MAX_BODY_BYTES} bytes`, { status: 413 });
   },
 });
 
@@ -23,7 +23,7 @@ export async function readJsonBody<Schema extends z.ZodMiniType>(
   schema: Schema,
 ): Promise<z.output<Schema>> {
   if (!JSON_MEDIA_TYPE.test(c.req.header("Content-Type") ?? "")) {
-    throw new ServiceError("malformedRequest", "Content-Type must be application/json", 415);
+    throw new ServiceError("malformedRequest", "Content-Type must be application/json", { status: 415 });
   }
   let body: unknown;
   try {

@@ -21,7 +21,7 @@ export async function enforceRateLimit(limiter: RateLimit, key: string, limiterN
     });
     return;
   }
-  if (!allowed) throw new ServiceError("rateLimited", undefined, undefined, limiterName);
+  if (!allowed) throw new ServiceError("rateLimited", undefined, { limiter: limiterName });
 }
 
 /** The generous per-address ceiling every route that does work sits behind. */

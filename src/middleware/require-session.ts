@@ -17,7 +17,8 @@ import { renewSession, verifySession } from "../sessions/sessions";
 export function requireSession(config: Config): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const value = presentedSessionValue(c.req.raw);
-    if (!value) throw new ServiceError("malformedRequest", "no ccmessaging-token cookie or header", 401);
+    if (!value)
+      throw new ServiceError("malformedRequest", "no ccmessaging-token cookie or header", { status: 401 });
     const verdict = await verifySession(config, c.env.TOKENS, value);
     if (verdict.outcome !== "ok") throw new ServiceError(verdict.outcome, verdict.reason);
     const { tenantId, channelId, userId } = verdict.claims;
