@@ -120,7 +120,11 @@ describe("configuration", () => {
         expect(status).toBe(503);
         expect(body).toEqual({
           retCode: 11,
-          message: `service misconfigured: ${variable} is not set (set it with \`wrangler secret put ${variable}\`)`,
+          message: `service misconfigured: ${variable} is not set (${
+            variable === "TENANT_SPACE_IDS"
+              ? "set it under [vars] in wrangler.toml"
+              : `set it with \`wrangler secret put ${variable}\``
+          })`,
         });
         errors.mockRestore();
       },

@@ -251,7 +251,14 @@ function parseVariable<Name extends keyof Variables>(env: ConfigEnv, name: Name)
 /** A deployed Worker may not run on the committed development secrets. */
 const isDeployed = (environment: Environment) => environment === "production" || environment === "staging";
 
-function requireSecret<T>(
+/** Where an operator sets each required variable: secrets with wrangler, the rest in wrangler.toml. */
+const HOW_TO_SET: Record<string, string> = {
+  SIGNING_KEYS: "set it with `wrangler secret put SIGNING_KEYS`",
+  API_KEYS: "set it with `wrangler secret put API_KEYS`",
+  TENANT_SPACE_IDS: "set it under [vars] in wrangler.toml",
+};
+
+function requireSetting<T>(
   name: string,
   value: T | undefined,
   environment: Environment,
@@ -259,7 +266,7 @@ function requireSecret<T>(
 ): T {
   if (value !== undefined) return value;
   if (environment === "development") return fallback();
-  throw new ConfigError(name, `is not set (set it with \`wrangler secret put ${name}\`)`);
+  throw new ConfigError(name, `is not set (${HOW_TO_SET[name]})`);
 }
 
 /** Parses and checks every variable, then imports the keys. Throws ConfigError. */
@@ -278,16 +285,16 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
     },
   };
 
-  const tenantSpaceIds = requireSecret(
+  const tenantSpaceIds = requireSetting(
     "TENANT_SPACE_IDS",
     parseVariable(env, "TENANT_SPACE_IDS"),
     environment,
     () => csv(DEVELOPMENT_DEFAULTS.TENANT_SPACE_IDS),
   );
-  const apiKeys = requireSecret("API_KEYS", parseVariable(env, "API_KEYS"), environment, () =>
+  const apiKeys = requireSetting("API_KEYS", parseVariable(env, "API_KEYS"), environment, () =>
     csv(DEVELOPMENT_DEFAULTS.API_KEYS),
   );
-  const signingKeys = requireSecret(
+  const signingKeys = requireSetting(
     "SIGNING_KEYS",
     parseSigningKeysVariable(env),
     environment,
