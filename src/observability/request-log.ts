@@ -31,7 +31,8 @@ export function observe(config: Config): MiddlewareHandler<AppEnv> {
     c.set("requestId", requestId);
     c.set("audit", {});
     await next();
-    c.header("X-Request-Id", requestId);
+    // Set on the response in place: c.header() would copy a finished Response first.
+    c.res.headers.set("X-Request-Id", requestId);
 
     const audit = c.var.audit;
     const status = c.res.status;
