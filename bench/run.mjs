@@ -135,7 +135,9 @@ async function pass(scriptPath, mode) {
   }
   const rows = list.map((scenario, index) => {
     const total = totals[index];
-    process.stderr.write(`  ${mode ?? "local bindings"}: ${scenario.name}: ${Math.round(total.requests / SECONDS)} req/s\n`);
+    process.stderr.write(
+      `  ${mode ?? "local bindings"}: ${scenario.name}: ${Math.round(total.requests / SECONDS)} req/s\n`,
+    );
     return {
       endpoint: scenario.name,
       requestsPerSecond: Math.round(total.requests / SECONDS),

@@ -6,7 +6,9 @@
 export type LogLevel = "info" | "warn" | "error";
 
 export function logEvent(level: LogLevel, event: string, fields: Record<string, unknown> = {}) {
-  const line = { level, event, ...fields };
+  const line: Record<string, unknown> = { level, event };
+  // Absent fields are left out rather than logged as undefined: smaller lines, less to format.
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined) line[name] = value;
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);
