@@ -212,6 +212,14 @@ describe("POST /v1/tokens with an enterprise identity token", () => {
     });
   });
 
+  it("an unknown kid in an identity token is a security event", async () => {
+    const idp = await freshProvider();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await requestToken(idp, await idp.sign({}, { kid: "rotated-away" }));
+    const events = warn.mock.calls.map(([line]) => line as Record<string, unknown>);
+    expect(events).toContainEqual(expect.objectContaining({ event: "security", kind: "unknown_kid" }));
+  });
+
   describe("the key-set cache", () => {
     it("fetches the JWKS once for many tokens", async () => {
       const idp = await freshProvider();

@@ -28,8 +28,7 @@ export async function readJsonBody<Schema extends z.ZodMiniType>(
   let body: unknown;
   try {
     body = JSON.parse(await c.req.text());
-  } catch (error) {
-    if (error instanceof ServiceError) throw error; // the body limit
+  } catch {
     throw new ServiceError("malformedRequest", "body is not valid JSON");
   }
   // reportInput only so that a missing field reads "is required"; inputs are never echoed.

@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { ConfigError } from "../config/config";
 import { KvFailure } from "../kv";
 import { note } from "../observability/audit";
 import { logEvent } from "../observability/log";
@@ -59,7 +58,6 @@ export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
     note(c, { limiter: error.limiter });
     return respond(c, error.outcome, { detail: error.detail, status: error.status });
   }
-  if (error instanceof ConfigError) return respond(c, "misconfigured", { detail: error.message });
   logEvent("error", "unexpected_error", {
     requestId: c.var.requestId,
     error: error instanceof Error ? `${error.name}: ${error.message}` : typeof error,

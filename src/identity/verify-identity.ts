@@ -6,6 +6,7 @@ import {
   JWKS_TIMEOUT_MS,
 } from "../constants";
 import { ServiceError } from "../ret-codes";
+import { UNKNOWN_KID } from "../tokens/token";
 import { developmentKeySet } from "./development-idp";
 import type { IdentityIssuer } from "./issuers";
 
@@ -85,7 +86,7 @@ export async function verifyIdentity(
     }));
   } catch (error) {
     if (error instanceof errors.JWTExpired) throw refuse("expired");
-    if (error instanceof errors.JWKSNoMatchingKey) throw refuse("unknown key id");
+    if (error instanceof errors.JWKSNoMatchingKey) throw refuse(UNKNOWN_KID);
     if (error instanceof errors.JWSSignatureVerificationFailed) throw refuse("signature does not verify");
     if (error instanceof errors.JOSEAlgNotAllowed) throw refuse("algorithm not accepted");
     if (error instanceof errors.JWTClaimValidationFailed) throw refuse(`${error.claim} claim not accepted`);

@@ -5,6 +5,7 @@ import {
 } from "../constants";
 import type { Outcome } from "../ret-codes";
 import { UNKNOWN_KID } from "../tokens/token";
+import { REVOKED } from "../tokens/validate-token";
 import { logEvent } from "./log";
 import { countSecurityEvent } from "./stats";
 
@@ -42,7 +43,10 @@ const failures = new Map<string, { since: number; count: number }>();
 export function reportSecurityEvents(decision: Decision, now = Date.now()): SecurityEventKind[] {
   const kinds: SecurityEventKind[] = [];
   const { outcome, reason, route } = decision;
-  if (outcome === "tokenInvalid" && reason === UNKNOWN_KID) kinds.push("unknown_kid");
+  // Our tokens (tokenInvalid) and enterprise identity tokens (identityInvalid) alike.
+  if ((outcome === "tokenInvalid" || outcome === "identityInvalid") && reason === UNKNOWN_KID) {
+    kinds.push("unknown_kid");
+  }
   if (
     outcome === "tokenInvalid" &&
     route.startsWith("/v1/web-channel") &&
@@ -50,7 +54,7 @@ export function reportSecurityEvents(decision: Decision, now = Date.now()): Secu
   ) {
     kinds.push("forged_session_value");
   }
-  if (outcome === "tokenRevoked" && reason === "token revoked") kinds.push("revoked_token_presented");
+  if (outcome === "tokenRevoked" && reason === REVOKED) kinds.push("revoked_token_presented");
   if (outcome === "rateLimited") kinds.push("rate_limit_hit");
   if (outcome && FAILED_ATTEMPTS.has(outcome) && decision.user && countFailure(decision.user, now)) {
     kinds.push("repeated_failures");

@@ -9,6 +9,9 @@ export type Verdict =
   | { readonly outcome: "ok"; readonly claims: TokenClaims; readonly kid: string }
   | { readonly outcome: Exclude<Outcome, "ok">; readonly reason: string };
 
+/** The reason given for a revoked token: also a security event (revoked_token_presented). */
+export const REVOKED = "token revoked";
+
 const IDENTITY_FIELDS = ["userId", "userName", "tenantSpaceId"] as const;
 
 /**
@@ -41,7 +44,7 @@ export async function validateToken(
   }
 
   const record = await readTokenRecord(kv, check.claims.tokenId);
-  if (record?.state === "revoked") return { outcome: "tokenRevoked", reason: "token revoked" };
+  if (record?.state === "revoked") return { outcome: "tokenRevoked", reason: REVOKED };
   // No record: KV may not have carried it here yet. See KV_PROPAGATION_GRACE_SECONDS.
   if (!record && now - check.claims.issuedAt > KV_PROPAGATION_GRACE_SECONDS) {
     return { outcome: "tokenRevoked", reason: "token unknown" };
