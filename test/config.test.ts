@@ -122,13 +122,62 @@ describe("configuration", () => {
           retCode: 11,
           message: `service misconfigured: ${variable} is not set (${
             variable === "TENANT_SPACE_IDS"
-              ? "set it under [vars] in wrangler.toml"
-              : `set it with \`wrangler secret put ${variable}\``
+              ? "set it under [env.production.vars] in wrangler.toml"
+              : `set it with \`wrangler secret put ${variable} --env production\``
           })`,
         });
         errors.mockRestore();
       },
     );
+
+    it("reports every problem at once, in one answer and one log line, with fixes for the environment", async () => {
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      const { status, body } = await configError({
+        ENVIRONMENT: "staging",
+        SIGNING_KEYS: undefined,
+        API_KEYS: DEVELOPMENT_DEFAULTS.API_KEYS,
+        TENANT_SPACE_IDS: "",
+        TOKEN_TTL_SECONDS: "5m",
+        ALLOWED_ORIGINS: "http://shop.example.com",
+        PLAYGROUND: "maybe",
+      });
+      expect(status).toBe(503);
+      expect(body.retCode).toBe(11);
+      for (const expected of [
+        "TOKEN_TTL_SECONDS must be a whole number",
+        "PLAYGROUND must be on or off",
+        "TENANT_SPACE_IDS is not set (set it under [env.staging.vars] in wrangler.toml)",
+        "API_KEYS holds the committed development key",
+        "`wrangler secret put API_KEYS --env staging`",
+        "SIGNING_KEYS is not set (set it with `wrangler secret put SIGNING_KEYS --env staging`)",
+        "ALLOWED_ORIGINS may list only https origins",
+      ]) {
+        expect(body.message).toContain(expected);
+      }
+      expect(errors).toHaveBeenCalledTimes(1);
+      const logged = JSON.stringify(errors.mock.calls);
+      for (const variable of [
+        "TOKEN_TTL_SECONDS",
+        "PLAYGROUND",
+        "TENANT_SPACE_IDS",
+        "API_KEYS",
+        "SIGNING_KEYS",
+      ]) {
+        expect(logged).toContain(variable);
+      }
+      expect(logged).not.toContain(DEVELOPMENT_DEFAULTS.API_KEYS);
+      expect(logged).not.toContain("shop.example.com");
+      errors.mockRestore();
+    });
+
+    it("outside a deployment the fix points to [vars] and .dev.vars", async () => {
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      const { body } = await configError({ ENVIRONMENT: "test", TENANT_SPACE_IDS: undefined });
+      expect(body.message).toBe(
+        "service misconfigured: TENANT_SPACE_IDS is not set (set it under [vars] in wrangler.toml, or in .dev.vars)",
+      );
+      errors.mockRestore();
+    });
 
     it.each(["production", "staging"])("%s refuses the development secrets", async (environment) => {
       const errors = vi.spyOn(console, "error").mockImplementation(() => {});

@@ -60,14 +60,32 @@ export interface SessionConfig {
   };
 }
 
-/** Names the variable and what it must be; never carries the value. */
+/** One variable at fault and what it must be; never its value. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly reason: string;
+}
+
+/**
+ * Every problem found in the configuration at once, so an operator fixes them in one
+ * round. `new ConfigError(variable, reason)` is one problem; `new ConfigError(problems)` several.
+ */
 export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    readonly reason: string,
-  ) {
-    super(`${variable} ${reason}`);
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(variableOrProblems: string | readonly ConfigProblem[], reason = "") {
+    const problems =
+      typeof variableOrProblems === "string"
+        ? [{ variable: variableOrProblems, reason }]
+        : variableOrProblems;
+    super(problems.map((problem) => `${problem.variable} ${problem.reason}`).join("; "));
     this.name = "ConfigError";
+    this.problems = problems;
+  }
+
+  /** The variables at fault, in the order found. */
+  get variables(): string[] {
+    return this.problems.map((problem) => problem.variable);
   }
 }
 
@@ -242,129 +260,176 @@ const variables = {
 type Variables = typeof variables;
 type Parsed = { [Name in keyof Variables]: z.output<Variables[Name]["schema"]> };
 
-function parseVariable<Name extends keyof Variables>(env: ConfigEnv, name: Name): Parsed[Name] {
-  const result = z.safeParse(variables[name].schema as z.ZodMiniType, env[name]);
-  if (!result.success) throw new ConfigError(name, variables[name].expected);
-  return result.data as Parsed[Name];
+/** Every variable of the table; one that fails is left out and its problem recorded. */
+function parseVariables(env: ConfigEnv, problems: ConfigProblem[]): Partial<Parsed> {
+  const parsed: Record<string, unknown> = {};
+  for (const [name, { schema, expected }] of Object.entries(variables)) {
+    const result = z.safeParse(schema as z.ZodMiniType, env[name as keyof ConfigEnv]);
+    if (result.success) parsed[name] = result.data;
+    else problems.push({ variable: name, reason: expected });
+  }
+  return parsed as Partial<Parsed>;
 }
 
 /** A deployed Worker may not run on the committed development secrets. */
 const isDeployed = (environment: Environment) => environment === "production" || environment === "staging";
 
-/** Where an operator sets each required variable: secrets with wrangler, the rest in wrangler.toml. */
-const HOW_TO_SET: Record<string, string> = {
-  SIGNING_KEYS: "set it with `wrangler secret put SIGNING_KEYS`",
-  API_KEYS: "set it with `wrangler secret put API_KEYS`",
-  TENANT_SPACE_IDS: "set it under [vars] in wrangler.toml",
-};
+/** Set with `wrangler secret put`, never in wrangler.toml. */
+export const SECRET_NAMES = ["SIGNING_KEYS", "API_KEYS"] as const;
 
-function requireSetting<T>(
-  name: string,
-  value: T | undefined,
-  environment: Environment,
-  fallback: () => T,
-): T {
-  if (value !== undefined) return value;
-  if (environment === "development") return fallback();
-  throw new ConfigError(name, `is not set (${HOW_TO_SET[name]})`);
+export interface ParseOptions {
+  /**
+   * The wrangler environment (`--env <name>`) being checked, when known (preflight).
+   * The Worker itself cannot see it and assumes the one named like ENVIRONMENT
+   * (`production`, `staging`), as in wrangler.toml.
+   */
+  readonly wranglerEnvironment?: string;
 }
 
-/** Parses and checks every variable, then imports the keys. Throws ConfigError. */
-export async function parseConfig(env: ConfigEnv): Promise<Config> {
-  const environment = parseVariable(env, "ENVIRONMENT") ?? "production";
-  const tokenTtlSeconds = parseVariable(env, "TOKEN_TTL_SECONDS");
-  const clockToleranceSeconds = parseVariable(env, "CLOCK_TOLERANCE_SECONDS");
-  const validatePath = parseVariable(env, "VALIDATE_PATH");
-  const session: SessionConfig = {
-    ttlSeconds: parseVariable(env, "SESSION_TTL_SECONDS"),
-    cookie: {
-      sameSite: parseVariable(env, "COOKIE_SAME_SITE"),
-      httpOnly: parseVariable(env, "COOKIE_HTTP_ONLY"),
-      partitioned: parseVariable(env, "COOKIE_PARTITIONED"),
-      domain: parseVariable(env, "COOKIE_DOMAIN"),
-    },
-  };
+/** Where an operator sets a variable, worded for the environment the Worker runs in. */
+export function howToSet(name: string, environment: Environment, options: ParseOptions = {}): string {
+  const named = options.wranglerEnvironment ?? (isDeployed(environment) ? environment : undefined);
+  if ((SECRET_NAMES as readonly string[]).includes(name)) {
+    return named
+      ? `set it with \`wrangler secret put ${name} --env ${named}\``
+      : `set it in .dev.vars, or with \`wrangler secret put ${name}\``;
+  }
+  return named
+    ? `set it under [env.${named}.vars] in wrangler.toml`
+    : "set it under [vars] in wrangler.toml, or in .dev.vars";
+}
 
-  const tenantSpaceIds = requireSetting(
-    "TENANT_SPACE_IDS",
-    parseVariable(env, "TENANT_SPACE_IDS"),
-    environment,
-    () => csv(DEVELOPMENT_DEFAULTS.TENANT_SPACE_IDS),
+/**
+ * Parses and checks every variable, then imports the keys. Throws one ConfigError
+ * listing every problem found, each with the variable and what it must be.
+ */
+export async function parseConfig(env: ConfigEnv, options: ParseOptions = {}): Promise<Config> {
+  const problems: ConfigProblem[] = [];
+  let config: Config | undefined;
+  try {
+    config = await checkAndBuild(env, problems, options);
+  } catch (error) {
+    // A check that throws its own ConfigError adds to the list rather than hiding it.
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
+  return config;
+}
+
+async function checkAndBuild(
+  env: ConfigEnv,
+  problems: ConfigProblem[],
+  options: ParseOptions,
+): Promise<Config | undefined> {
+  const vars = parseVariables(env, problems);
+  // An ENVIRONMENT that does not parse is held to production's rules, the strictest.
+  const environment = vars.ENVIRONMENT ?? "production";
+  const failed = (name: string) => problems.some((problem) => problem.variable === name);
+
+  /** A required setting: development falls back to its committed default, elsewhere it is a problem. */
+  function required<T>(name: string, value: T | undefined, fallback: () => T): T | undefined {
+    if (value !== undefined || failed(name)) return value;
+    if (environment === "development") return fallback();
+    problems.push({ variable: name, reason: `is not set (${howToSet(name, environment, options)})` });
+    return undefined;
+  }
+
+  const tenantSpaceIds = required("TENANT_SPACE_IDS", vars.TENANT_SPACE_IDS, () =>
+    csv(DEVELOPMENT_DEFAULTS.TENANT_SPACE_IDS),
   );
-  const apiKeys = requireSetting("API_KEYS", parseVariable(env, "API_KEYS"), environment, () =>
-    csv(DEVELOPMENT_DEFAULTS.API_KEYS),
-  );
-  const signingKeys = requireSetting(
+  const apiKeys = required("API_KEYS", vars.API_KEYS, () => csv(DEVELOPMENT_DEFAULTS.API_KEYS));
+  const signingKeys = required(
     "SIGNING_KEYS",
-    parseSigningKeysVariable(env),
-    environment,
+    parseSigningKeysVariable(env, problems),
     () => parseSigningKeys(DEVELOPMENT_DEFAULTS.SIGNING_KEYS) as [RawSigningKey, ...RawSigningKey[]],
   );
 
   if (isDeployed(environment)) {
-    if (signingKeys.some((key) => key.kid.startsWith(DEVELOPMENT_KID_PREFIX))) {
-      throw new ConfigError(
-        "SIGNING_KEYS",
-        `holds the committed development key, refused when ENVIRONMENT=${environment}; generate a real one with \`npm run keys -- generate\``,
-      );
+    if (signingKeys?.some((key) => key.kid.startsWith(DEVELOPMENT_KID_PREFIX))) {
+      problems.push({
+        variable: "SIGNING_KEYS",
+        reason: `holds the committed development key, refused when ENVIRONMENT=${environment}; generate a real one with \`npm run keys -- generate\` and ${howToSet("SIGNING_KEYS", environment, options)}`,
+      });
     }
-    if (apiKeys.includes(DEVELOPMENT_DEFAULTS.API_KEYS)) {
-      throw new ConfigError(
-        "API_KEYS",
-        `holds the committed development key, refused when ENVIRONMENT=${environment}`,
-      );
+    if (apiKeys?.includes(DEVELOPMENT_DEFAULTS.API_KEYS)) {
+      problems.push({
+        variable: "API_KEYS",
+        reason: `holds the committed development key, refused when ENVIRONMENT=${environment}; make a real one with \`npm run keys -- api-key\` and ${howToSet("API_KEYS", environment, options)}`,
+      });
+    }
+    if (vars.ALLOWED_ORIGINS?.some((origin) => origin.startsWith("http:"))) {
+      problems.push({
+        variable: "ALLOWED_ORIGINS",
+        reason: `may list only https origins when ENVIRONMENT=${environment}`,
+      });
     }
   }
 
   const servedTenants = new Set(tenantSpaceIds);
-  const allowedOrigins = parseVariable(env, "ALLOWED_ORIGINS");
-  if (isDeployed(environment) && allowedOrigins.some((origin) => origin.startsWith("http:"))) {
-    throw new ConfigError("ALLOWED_ORIGINS", `may list only https origins when ENVIRONMENT=${environment}`);
-  }
-  const issuersText = parseVariable(env, "IDENTITY_ISSUERS");
   const identityIssuers =
-    issuersText === undefined
+    vars.IDENTITY_ISSUERS === undefined
       ? []
-      : parseIdentityIssuers(issuersText, servedTenants, !isDeployed(environment));
-  if (typeof identityIssuers === "string") throw new ConfigError("IDENTITY_ISSUERS", identityIssuers);
-  if (environment === "development") identityIssuers.push(developmentIssuer(servedTenants));
-
-  const playground = parseVariable(env, "PLAYGROUND") ?? (environment === "development" ? "on" : "off");
-  if (playground === "on" && environment === "production") {
-    throw new ConfigError("PLAYGROUND", "must be off when ENVIRONMENT=production");
+      : parseIdentityIssuers(vars.IDENTITY_ISSUERS, servedTenants, !isDeployed(environment));
+  if (typeof identityIssuers === "string") {
+    problems.push({ variable: "IDENTITY_ISSUERS", reason: identityIssuers });
+  } else if (environment === "development") {
+    identityIssuers.push(developmentIssuer(servedTenants));
   }
 
+  const playground = vars.PLAYGROUND ?? (environment === "development" ? "on" : "off");
+  if (playground === "on" && environment === "production") {
+    problems.push({ variable: "PLAYGROUND", reason: "must be off when ENVIRONMENT=production" });
+  }
+
+  if (problems.length > 0 || !signingKeys || !apiKeys || typeof identityIssuers === "string")
+    return undefined;
+  // No problem was recorded, so every variable of the table parsed.
+  const parsed = vars as Parsed;
   return {
     environment,
     playground: playground === "on",
     identityIssuers,
-    allowedOrigins: new Set(allowedOrigins),
+    allowedOrigins: new Set(parsed.ALLOWED_ORIGINS),
     signingKeys: await importKeyRing(signingKeys, "token"),
     sessionKeys: await importKeyRing(signingKeys, "session-cookie"),
     logging: {
-      userIds: parseVariable(env, "LOG_USER_IDS"),
+      userIds: parsed.LOG_USER_IDS,
       // Pseudonyms stay stable while the first key does; they change when it rotates.
       pseudonymKey: (await importKeyRing(signingKeys, "log-pseudonym")).current.key,
     },
     apiKeys: await buildApiKeyRing(apiKeys),
     tenantSpaceIds: servedTenants,
-    tokenTtlSeconds,
-    clockToleranceSeconds,
-    validatePath,
-    session,
+    tokenTtlSeconds: parsed.TOKEN_TTL_SECONDS,
+    clockToleranceSeconds: parsed.CLOCK_TOLERANCE_SECONDS,
+    validatePath: parsed.VALIDATE_PATH,
+    session: {
+      ttlSeconds: parsed.SESSION_TTL_SECONDS,
+      cookie: {
+        sameSite: parsed.COOKIE_SAME_SITE,
+        httpOnly: parsed.COOKIE_HTTP_ONLY,
+        partitioned: parsed.COOKIE_PARTITIONED,
+        domain: parsed.COOKIE_DOMAIN,
+      },
+    },
   };
 }
 
-function parseSigningKeysVariable(env: ConfigEnv): [RawSigningKey, ...RawSigningKey[]] | undefined {
-  const text = z.parse(optionalText, typeof env.SIGNING_KEYS === "string" ? env.SIGNING_KEYS : undefined);
-  if (text === undefined) {
-    if (env.SIGNING_KEYS !== undefined && typeof env.SIGNING_KEYS !== "string") {
-      throw new ConfigError("SIGNING_KEYS", "must be text");
-    }
+function parseSigningKeysVariable(
+  env: ConfigEnv,
+  problems: ConfigProblem[],
+): [RawSigningKey, ...RawSigningKey[]] | undefined {
+  if (env.SIGNING_KEYS !== undefined && typeof env.SIGNING_KEYS !== "string") {
+    problems.push({ variable: "SIGNING_KEYS", reason: "must be text" });
     return undefined;
   }
+  const text = z.parse(optionalText, env.SIGNING_KEYS);
+  if (text === undefined) return undefined;
   const keys = parseSigningKeys(text);
-  if (typeof keys === "string") throw new ConfigError("SIGNING_KEYS", keys);
+  if (typeof keys === "string") {
+    problems.push({ variable: "SIGNING_KEYS", reason: keys });
+    return undefined;
+  }
   return keys as [RawSigningKey, ...RawSigningKey[]];
 }
 
