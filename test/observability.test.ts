@@ -38,6 +38,18 @@ function recordingDataset() {
 }
 
 describe("the request log", () => {
+  it("in development hands each event over as one line of JSON (wrangler dev prints an object over many)", async () => {
+    await callWith({ ENVIRONMENT: "development" }, new Request("https://edge.test/no-such-route"));
+    const text = spies.flatMap((spy) => spy.mock.calls.map((args) => args[0]));
+    const request = text.find((line) => typeof line === "string" && line.includes('"event":"request"'));
+    expect(typeof request).toBe("string");
+    expect(String(request)).not.toContain("\n");
+    expect(JSON.parse(String(request))).toMatchObject({ level: "info", event: "request", status: 404 });
+    clearLogs();
+    await call(new Request("https://edge.test/no-such-route"));
+    expect(requestLines()).toHaveLength(1);
+  });
+
   it("writes one line per request with the decision, and returns the request id", async () => {
     const identity = newIdentity();
     const { token } = await issue(identity);

@@ -5,10 +5,22 @@
  */
 export type LogLevel = "info" | "warn" | "error";
 
+let asJsonText = false;
+
+/**
+ * `wrangler dev` prints a logged object over many lines; in development each event is
+ * handed over as one JSON text instead, so it prints as one line. Deployed, the object
+ * itself is logged: Cloudflare documents that Workers Logs indexes its fields.
+ */
+export function logAsJsonText(enabled: boolean) {
+  asJsonText = enabled;
+}
+
 export function logEvent(level: LogLevel, event: string, fields: Record<string, unknown> = {}) {
-  const line: Record<string, unknown> = { level, event };
+  const fieldsPresent: Record<string, unknown> = { level, event };
   // Absent fields are left out rather than logged as undefined: smaller lines, less to format.
-  for (const [name, value] of Object.entries(fields)) if (value !== undefined) line[name] = value;
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined) fieldsPresent[name] = value;
+  const line = asJsonText ? JSON.stringify(fieldsPresent) : fieldsPresent;
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);
