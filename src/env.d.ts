@@ -1,8 +1,25 @@
 // Secrets are not in wrangler.toml, so `wrangler types` cannot see them.
-// Set with `wrangler secret put NAME` (README, "Deploy"); optional in development.
+// Set with `wrangler secret put NAME --env <name>` (README, "Deploy"); optional in development.
 interface Env {
   SIGNING_KEYS?: string;
   API_KEYS?: string;
+}
+
+// Variables with a default in the parser (src/config/config.ts) that wrangler.toml
+// leaves out unless an environment differs: optional, as the parser reads them.
+interface Env {
+  TOKEN_TTL_SECONDS?: string;
+  CLOCK_TOLERANCE_SECONDS?: string;
+  VALIDATE_PATH?: string;
+  SESSION_TTL_SECONDS?: string;
+  COOKIE_SAME_SITE?: string;
+  COOKIE_HTTP_ONLY?: string;
+  COOKIE_PARTITIONED?: string;
+  COOKIE_DOMAIN?: string;
+  ALLOWED_ORIGINS?: string;
+  IDENTITY_ISSUERS?: string;
+  PLAYGROUND?: string;
+  LOG_USER_IDS?: string;
 }
 
 // Optional: Workers Analytics Engine dataset for metrics (README, "Metrics").
