@@ -10,7 +10,44 @@
 // Options: --path <validate path> (default CEC's), --ca <pem> to trust a private CA
 // (for example .certs/ca.pem with `npm run dev:https`).
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseOptions, usageError } from "./cli.mjs";
+
+const USAGE = `usage: npm run cec -- validate --url URL --token T --user-id ID --user-name NAME --tenant ID [--path P] [--ca ca.pem]
+       npm run cec -- e2e --url URL --api-key KEY --tenant ID [--path P] [--ca ca.pem]
+
+validate  one validate call as CEC makes it; prints the verdict (HTTP status, retCode, message)
+e2e       issue with the API key, validate (retCode 0), tamper (2), another identity (5),
+          revoke and validate again (6); prints the HTTP status, retCode and message of
+          every unexpected answer and exits 1 on any
+--path    the validate path (default /rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate)
+--ca      a PEM file of an extra CA to trust (for example .certs/ca.pem with npm run dev:https)
+
+Exit status: 0 as expected, 1 a surprise or failure, 2 usage.`;
+
+const REQUIRED = {
+  validate: ["url", "token", "user-id", "user-name", "tenant"],
+  e2e: ["url", "api-key", "tenant"],
+};
+
+/** Certificate errors from Node's TLS: the fix is usually --ca. */
+const TLS_ERRORS =
+  /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL|EPROTO|wrong version number/i;
+
+/** Why a request failed, with what to do about it. */
+export function explainFetchError(error, url) {
+  const cause = error.cause ?? error;
+  const code = cause.code ?? "";
+  const detail = `${code ? `${code}: ` : ""}${String(cause.message ?? error.message).split("\n")[0]}`;
+  if (/WRONG_VERSION_NUMBER|wrong version number/i.test(`${code} ${cause.message}`)) {
+    return `TLS failure talking to ${url} (${detail}): the server does not speak TLS there; is it http:// rather than https://?`;
+  }
+  if (TLS_ERRORS.test(`${code} ${cause.message}`)) {
+    return `TLS failure talking to ${url} (${detail}): if the server uses a private CA, pass it with --ca <pem> (for example --ca .certs/ca.pem with npm run dev:https)`;
+  }
+  if (code === "ECONNREFUSED") return `cannot connect to ${url} (${detail}): is the Worker running there?`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `cannot resolve ${url} (${detail})`;
+  return `request to ${url} failed (${detail})`;
+}
 
 const DEFAULT_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
 
@@ -35,6 +72,23 @@ function describe({ status, retCode, message }) {
   return `${verdict}: HTTP ${status}, retCode ${retCode ?? "none"} (${message})`;
 }
 
+/** Status, retCode and message of any answer: what tells a misconfiguration from a bug. */
+async function readAnswer(response) {
+  const text = await response.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const message = body?.message ?? (text.trim().slice(0, 200) || "empty body");
+  return {
+    status: response.status,
+    body,
+    summary: `HTTP ${response.status}, retCode ${body?.retCode ?? "none"} (${message})`,
+  };
+}
+
 async function e2e(base, path, apiKey, tenant) {
   const identity = { userId: `cec-sim-${Date.now()}`, userName: "CEC Simulator", tenant };
   let surprises = 0;
@@ -49,22 +103,20 @@ async function e2e(base, path, apiKey, tenant) {
       body: body && JSON.stringify(body),
     });
 
-  const health = await fetch(new URL("/healthz", base));
-  step("healthz answers 200", health.status === 200, `HTTP ${health.status}`);
+  const health = await readAnswer(await fetch(new URL("/healthz", base)));
+  step("healthz answers 200", health.status === 200, health.status === 200 ? "" : health.summary);
 
-  const issued = await api("POST", "/v1/tokens", {
-    userId: identity.userId,
-    userName: identity.userName,
-    tenantSpaceId: tenant,
-  });
-  const issuedBody = await issued.json().catch(() => ({}));
-  step(
-    "issue a token with the API key",
-    issued.status === 201 && typeof issuedBody.token === "string",
-    `HTTP ${issued.status}`,
+  const issued = await readAnswer(
+    await api("POST", "/v1/tokens", {
+      userId: identity.userId,
+      userName: identity.userName,
+      tenantSpaceId: tenant,
+    }),
   );
-  if (issued.status !== 201) return surprises;
-  const { token, tokenId } = issuedBody;
+  const issuedOk = issued.status === 201 && typeof issued.body?.token === "string";
+  step("issue a token with the API key", issuedOk, issuedOk ? "HTTP 201" : issued.summary);
+  if (!issuedOk) return surprises;
+  const { token, tokenId } = issued.body;
 
   const valid = await validateAsCec(base, path, { ...identity, token });
   step("validate: retCode 0", valid.retCode === 0, describe(valid));
@@ -83,8 +135,8 @@ async function e2e(base, path, apiKey, tenant) {
 
   // Workers KV takes at most one write per second to a key: the record was just written.
   await new Promise((resolve) => setTimeout(resolve, 1100));
-  const revoked = await api("DELETE", `/v1/tokens/${tokenId}`);
-  step("revoke the token", revoked.status === 204, `HTTP ${revoked.status}`);
+  const revoked = await readAnswer(await api("DELETE", `/v1/tokens/${tokenId}`));
+  step("revoke the token", revoked.status === 204, revoked.status === 204 ? "HTTP 204" : revoked.summary);
   const afterRevoke = await validateAsCec(base, path, { ...identity, token });
   step("revoked token: retCode 6", afterRevoke.retCode === 6, describe(afterRevoke));
 
@@ -92,9 +144,11 @@ async function e2e(base, path, apiKey, tenant) {
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseOptions(
+    "cec",
+    USAGE,
+    process.argv.slice(2),
+    {
       url: { type: "string" },
       path: { type: "string", default: DEFAULT_PATH },
       token: { type: "string" },
@@ -104,40 +158,42 @@ async function main() {
       "api-key": { type: "string" },
       ca: { type: "string" },
     },
-  });
+    { allowPositionals: true },
+  );
+  const [command, ...extra] = positionals;
+  if (!command) usageError("cec", USAGE, "missing a command: validate or e2e");
+  if (!(command in REQUIRED)) usageError("cec", USAGE, `unknown command '${command}'`);
+  if (extra.length > 0) usageError("cec", USAGE, `unexpected argument '${extra[0]}'`);
+  const missing = REQUIRED[command].filter((name) => !values[name]);
+  if (missing.length > 0) {
+    usageError("cec", USAGE, `${command} needs ${missing.map((name) => `--${name}`).join(", ")}`);
+  }
   if (values.ca) {
     // fetch reads the extra CA at start-up only; load it for this process explicitly.
     const { setDefaultCACertificates, getCACertificates } = await import("node:tls");
     setDefaultCACertificates?.([...getCACertificates("default"), readFileSync(values.ca, "utf8")]);
   }
-  const [command] = positionals;
-  if (
-    command === "validate" &&
-    values.url &&
-    values.token &&
-    values["user-id"] &&
-    values["user-name"] &&
-    values.tenant
-  ) {
-    const result = await validateAsCec(values.url, values.path, {
-      token: values.token,
-      userId: values["user-id"],
-      userName: values["user-name"],
-      tenant: values.tenant,
-    });
-    console.log(describe(result));
-    return result.retCode === 0 ? 0 : 1;
-  }
-  if (command === "e2e" && values.url && values["api-key"] && values.tenant) {
+  try {
+    if (command === "validate") {
+      const result = await validateAsCec(values.url, values.path, {
+        token: values.token,
+        userId: values["user-id"],
+        userName: values["user-name"],
+        tenant: values.tenant,
+      });
+      console.log(describe(result));
+      return result.retCode === 0 ? 0 : 1;
+    }
     const surprises = await e2e(values.url, values.path, values["api-key"], values.tenant);
     console.log(surprises === 0 ? "e2e: all checks passed" : `e2e: ${surprises} surprise(s)`);
     return surprises === 0 ? 0 : 1;
+  } catch (error) {
+    if (error instanceof TypeError && error.message === "fetch failed") {
+      console.error(`cec: ${explainFetchError(error, values.url)}`);
+      return 1;
+    }
+    throw error;
   }
-  console.error(
-    "usage: npm run cec -- validate --url URL --token T --user-id ID --user-name NAME --tenant ID\n" +
-      "       npm run cec -- e2e --url URL --api-key KEY --tenant ID   [--path P] [--ca ca.pem]",
-  );
-  return 2;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

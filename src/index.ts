@@ -1,13 +1,19 @@
 import { appFor } from "./app";
 import { ConfigError, loadConfig } from "./config/config";
 import { retCodeResponse } from "./http/respond";
+import { addressClass } from "./observability/caller";
 import { logAsJsonText, logEvent } from "./observability/log";
 
 const reportedConfigErrors = new WeakSet<object>();
 
 export default {
   async fetch(request, env, ctx) {
-    logAsJsonText(env.ENVIRONMENT === "development");
+    // One JSON line per event where a person reads the console: development, and any
+    // local `wrangler dev` (the caller is loopback, which Cloudflare's edge never reports).
+    logAsJsonText(
+      env.ENVIRONMENT === "development" ||
+        addressClass(request.headers.get("CF-Connecting-IP")) === "loopback",
+    );
     let app: ReturnType<typeof appFor>;
     try {
       app = appFor(await loadConfig(env));
