@@ -14,7 +14,20 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { parseOptions } from "../scripts/cli.mjs";
 import { API_KEY, bundle, cpuMs, root, start, TENANT, VALIDATE_PATH } from "./workerd.mjs";
+
+parseOptions(
+  "bench",
+  `usage: npm run bench
+
+Throughput, latency and workerd CPU per request for each endpoint, KV calls per request
+and the bundle's size (docs/benchmarks.md). Writes bench/results/latest.json. Settings are
+environment variables: BENCH_SECONDS (default 6), BENCH_CONNECTIONS (16),
+BENCH_PASSES=worker (the worker-only pass alone).`,
+  process.argv.slice(2),
+  {},
+);
 
 /** Measured seconds per endpoint, split over ROUNDS interleaved rounds. */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);

@@ -9,7 +9,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseOptions } from "../scripts/cli.mjs";
 import { API_KEY, bundle, root, rssMiB, start, TENANT, VALIDATE_PATH } from "./workerd.mjs";
+
+parseOptions(
+  "soak",
+  `usage: npm run soak
+
+Minutes of mixed load on the Worker in workerd with every answer checked, then every token
+and session checked once more; exits 1 on any surprise (docs/reliability.md). Settings are
+environment variables: SOAK_SECONDS per phase (default 120), SOAK_CONCURRENCY (8),
+SOAK_BINDINGS=local|in-isolate|both (both).`,
+  process.argv.slice(2),
+  {},
+);
 
 // Seconds per phase. Two phases by default (SOAK_BINDINGS=both):
 // - local: the deployed bundle on Miniflare's KV and rate limiters (real storage);

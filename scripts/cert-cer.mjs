@@ -10,7 +10,15 @@ import { X509Certificate } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, rootCertificates } from "node:tls";
-import { parseArgs } from "node:util";
+import { parseOptions, usageError } from "./cli.mjs";
+
+const USAGE = `usage: npm run cert:cer -- https://host[:port] [--out dir] [--ca extra-root.pem]
+
+Reads the certificate chain the server presents and writes each certificate as CER (DER)
+and PEM under --out (default cer/), printing subject, issuer, validity and SHA-256
+fingerprint. Hand CEC the issuing CA (intermediate and root), not only the leaf.
+
+Exit status: 0 written, 1 failure, 2 usage.`;
 
 export async function fetchChain(url, { ca } = {}) {
   const { hostname, port } = new URL(url);
@@ -77,15 +85,17 @@ export function writeChain(chain, outDir, host) {
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { out: { type: "string" }, ca: { type: "string" } },
-  });
-  const [target] = positionals;
-  if (!target || !/^https:\/\//.test(target)) {
-    console.error("usage: npm run cert:cer -- https://host[:port] [--out dir] [--ca extra-root.pem]");
-    process.exit(2);
-  }
+  const { values, positionals } = parseOptions(
+    "cert:cer",
+    USAGE,
+    process.argv.slice(2),
+    { out: { type: "string" }, ca: { type: "string" } },
+    { allowPositionals: true },
+  );
+  const [target, ...extra] = positionals;
+  if (!target) usageError("cert:cer", USAGE, "missing the server's https:// URL");
+  if (!/^https:\/\//.test(target)) usageError("cert:cer", USAGE, "the URL must start with https://");
+  if (extra.length > 0) usageError("cert:cer", USAGE, `unexpected argument '${extra[0]}'`);
   const host = new URL(target).hostname.replace(/[^\w.-]/g, "_");
   const chain = await fetchChain(target, { ca: values.ca });
   if (chain.length === 0) throw new Error("the server presented no certificate");
