@@ -3,7 +3,7 @@
 // before it goes live, exactly as the deployed Worker will parse it, and lists every
 // problem at once. See USAGE below.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -37,7 +37,14 @@ const EXAMPLE_DOMAIN = /(^|\.)example\.(com|org|net)$/i;
 /** Bundles the Worker's configuration parser (TypeScript) so this Node process runs the very same code. */
 async function loadParser() {
   const { build } = await import("esbuild");
-  const outfile = join(root, "node_modules", ".cache", "preflight", "config.mjs");
+  // One file per process: preflights running side by side never read each other's half-written bundle.
+  const outfile = join(
+    root,
+    "node_modules",
+    ".cache",
+    "preflight",
+    `config-${process.pid}-${Date.now()}.mjs`,
+  );
   mkdirSync(dirname(outfile), { recursive: true });
   await build({
     entryPoints: [join(root, "src", "config", "config.ts")],
@@ -49,7 +56,11 @@ async function loadParser() {
     outfile,
     logLevel: "error",
   });
-  return import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
+  try {
+    return await import(pathToFileURL(outfile).href);
+  } finally {
+    rmSync(outfile, { force: true });
+  }
 }
 
 /** KEY=VALUE lines as wrangler reads .dev.vars: # comments, optional quotes. */

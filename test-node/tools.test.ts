@@ -52,6 +52,35 @@ describe("npm run cert:cer", () => {
     expect(written[1].sha256).toBe(ca.fingerprint256);
   });
 
+  it("cec suggests --ca when the server's certificate is not trusted, and trusts it with --ca", async () => {
+    const args = [
+      "validate",
+      "--url",
+      url,
+      "--token",
+      "t",
+      "--user-id",
+      "u",
+      "--user-name",
+      "U",
+      "--tenant",
+      "1",
+    ];
+    await expect(run(process.execPath, [join(root, "scripts/cec.mjs"), ...args])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /TLS failure talking to https:\/\/localhost:\d+ \(.+\): .*pass it with --ca/,
+      ),
+    });
+    // With the CA the TLS handshake succeeds; this server is no Worker, so the verdict is a refusal.
+    await expect(
+      run(process.execPath, [join(root, "scripts/cec.mjs"), ...args, "--ca", join(certs, "ca.pem")]),
+    ).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining("REFUSED: HTTP 200, retCode none (ok)"),
+    });
+  });
+
   it("prints subject, issuer, validity and fingerprint from the command line", async () => {
     const out = mkdtempSync(join(tmpdir(), "cer-"));
     const { stdout } = await run(process.execPath, [join(root, "scripts/cert-cer.mjs"), url, "--out", out]);
@@ -65,11 +94,52 @@ describe("npm run cert:cer", () => {
 
 describe("npm run cec", () => {
   let worker: Awaited<ReturnType<typeof start>>;
+  let script: string;
 
   beforeAll(async () => {
-    worker = await start(bundle(join(root, "bench", ".build", "tools-test")).path);
+    script = bundle(join(root, "bench", ".build", "tools-test")).path;
+    worker = await start(script);
   }, 60_000);
   afterAll(() => worker?.mf.dispose());
+
+  it("prints the HTTP status, retCode and message of every unexpected answer from a misconfigured Worker", async () => {
+    const misconfigured = await start(script, {
+      extraBindings: { ENVIRONMENT: "production", TENANT_SPACE_IDS: "", API_KEYS: "" },
+    });
+    try {
+      const failing = run(process.execPath, [
+        join(root, "scripts/cec.mjs"),
+        "e2e",
+        "--url",
+        misconfigured.url,
+        "--api-key",
+        API_KEY,
+        "--tenant",
+        TENANT,
+      ]);
+      const { stdout } = await failing.catch((error) => error);
+      expect(stdout).toContain("FAIL healthz answers 200: HTTP 503, retCode 11 (service misconfigured:");
+      expect(stdout).toContain("FAIL issue a token with the API key: HTTP 503, retCode 11");
+      expect(stdout).toContain(
+        "TENANT_SPACE_IDS is not set (set it under [env.production.vars] in wrangler.toml)",
+      );
+      expect(stdout).toContain(
+        "API_KEYS is not set (set it with `wrangler secret put API_KEYS --env production`)",
+      );
+      await expect(failing).rejects.toMatchObject({ code: 1 });
+    } finally {
+      await misconfigured.mf.dispose();
+    }
+  }, 60_000);
+
+  it("names the missing arguments, with the usage, exit 2", async () => {
+    await expect(
+      run(process.execPath, [join(root, "scripts/cec.mjs"), "e2e", "--url", worker.url]),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/e2e needs --api-key, --tenant[\s\S]*usage: npm run cec/),
+    });
+  });
 
   it("runs the end-to-end check against the Worker and passes", async () => {
     const { stdout } = await run(process.execPath, [

@@ -1,0 +1,253 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { root } from "../bench/workerd.mjs";
+import { preflight } from "../scripts/preflight.mjs";
+import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
+
+const run = promisify(execFile);
+
+const SIGNING_KEYS = `k-20261125-abcdef:${Buffer.alloc(32, 9).toString("base64url")}`;
+const API_KEYS = "a-real-api-key-0123456789abcdef";
+const SECRETS = { SIGNING_KEYS, API_KEYS };
+
+/** A deployable configuration; each test changes one thing. */
+const GOOD = `
+name = "cec-edge-token"
+main = "src/index.ts"
+compatibility_date = "2026-11-01"
+
+[vars]
+TENANT_SPACE_IDS = "202007159031"
+
+[[kv_namespaces]]
+binding = "TOKENS"
+
+[[ratelimits]]
+name = "ISSUE_LIMITER"
+namespace_id = "1001"
+simple = { limit = 600, period = 60 }
+
+[env.production]
+name = "cec-edge-token-production"
+routes = [{ pattern = "cec-auth.shop.test", custom_domain = true }]
+
+[env.production.vars]
+ENVIRONMENT = "production"
+TENANT_SPACE_IDS = "202007159031"
+
+[[env.production.kv_namespaces]]
+binding = "TOKENS"
+id = "0f2ac74b498b48028cb68387c421e279"
+
+[[env.production.ratelimits]]
+name = "ISSUE_LIMITER"
+namespace_id = "3001"
+simple = { limit = 600, period = 60 }
+
+[env.staging]
+name = "cec-edge-token-staging"
+routes = [{ pattern = "cec-auth-staging.shop.test", custom_domain = true }]
+
+[env.staging.vars]
+ENVIRONMENT = "staging"
+TENANT_SPACE_IDS = "202007159031"
+
+[[env.staging.kv_namespaces]]
+binding = "TOKENS"
+id = "9a0b7c6d5e4f40318273645546372819"
+
+[[env.staging.ratelimits]]
+name = "ISSUE_LIMITER"
+namespace_id = "2001"
+simple = { limit = 600, period = 60 }
+`;
+
+/** Writes a wrangler.toml (and optional files beside it) in a fresh folder. */
+function project(toml: string, files: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "preflight-"));
+  writeFileSync(join(dir, "wrangler.toml"), toml);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return join(dir, "wrangler.toml");
+}
+
+type Finding = { level: string; subject: string; message: string };
+const check = (toml: string, vars: Record<string, string> = SECRETS, files = {}, env = "production") =>
+  preflight({ env, vars, configPath: project(toml, files), offline: true }) as Promise<Finding[]>;
+const errors = (findings: Finding[]) =>
+  findings.filter((finding) => finding.level === "error").map((f) => `${f.subject} ${f.message}`);
+
+describe("npm run preflight", () => {
+  it("passes a good configuration", async () => {
+    expect(await check(GOOD)).toEqual([]);
+  });
+
+  it.each([
+    [
+      "a missing required variable",
+      GOOD.replace('TENANT_SPACE_IDS = "202007159031"\n\n[[env.production', "\n[[env.production"),
+      SECRETS,
+      "TENANT_SPACE_IDS is not set (set it under [env.production.vars] in wrangler.toml)",
+    ],
+    [
+      "an invalid variable",
+      GOOD.replace('ENVIRONMENT = "production"', 'ENVIRONMENT = "production"\nTOKEN_TTL_SECONDS = "5m"'),
+      SECRETS,
+      "TOKEN_TTL_SECONDS must be a whole number from 1 to 86400",
+    ],
+    [
+      "the committed development signing key",
+      GOOD,
+      { ...SECRETS, SIGNING_KEYS: DEVELOPMENT_DEFAULTS.SIGNING_KEYS },
+      "SIGNING_KEYS holds the committed development key",
+    ],
+    [
+      "the committed development API key",
+      GOOD,
+      { ...SECRETS, API_KEYS: DEVELOPMENT_DEFAULTS.API_KEYS },
+      "API_KEYS holds the committed development key",
+    ],
+    [
+      "the example domain",
+      GOOD.replace("cec-auth.shop.test", "cec-auth.example.com"),
+      SECRETS,
+      "routes: cec-auth.example.com is the example domain",
+    ],
+    [
+      "a binding the environment does not declare",
+      GOOD.replace(/\[\[env\.production\.ratelimits\]\][^[]*/, ""),
+      SECRETS,
+      'ISSUE_LIMITER is not declared for this environment: add [[env.production.ratelimits]] with name = "ISSUE_LIMITER"',
+    ],
+    [
+      "a KV namespace shared with another environment",
+      GOOD.replace("9a0b7c6d5e4f40318273645546372819", "0f2ac74b498b48028cb68387c421e279"),
+      SECRETS,
+      "TOKENS KV namespace id is also used by [env.staging]",
+    ],
+    [
+      "an http origin",
+      GOOD.replace(
+        'ENVIRONMENT = "production"',
+        'ENVIRONMENT = "production"\nALLOWED_ORIGINS = "http://shop.test"',
+      ),
+      SECRETS,
+      "ALLOWED_ORIGINS may list only https origins when ENVIRONMENT=production",
+    ],
+    [
+      "an identity provider whose keys are not on https",
+      GOOD.replace(
+        'ENVIRONMENT = "production"',
+        `ENVIRONMENT = "production"\nIDENTITY_ISSUERS = '[{"issuer":"http://localhost:9000","audience":"cec","jwksUri":"http://localhost:9000/jwks.json","tenantSpaceIds":["202007159031"]}]'`,
+      ),
+      SECRETS,
+      "IDENTITY_ISSUERS entry 1",
+    ],
+    [
+      "a development environment",
+      GOOD.replace('ENVIRONMENT = "production"', 'ENVIRONMENT = "development"'),
+      SECRETS,
+      "ENVIRONMENT is development, which runs on the committed development secrets",
+    ],
+  ])("reports %s", async (_, toml, vars, expected) => {
+    const found = errors(await check(toml, vars));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(expected);
+  });
+
+  it("applies wrangler's rules: a named environment inherits no vars from the top level", async () => {
+    // The top level sets TENANT_SPACE_IDS; the environment does not, so the deployed Worker lacks it.
+    const toml = GOOD.replace(
+      'ENVIRONMENT = "production"\nTENANT_SPACE_IDS = "202007159031"',
+      'ENVIRONMENT = "production"',
+    );
+    expect(errors(await check(toml))).toEqual([
+      "TENANT_SPACE_IDS is not set (set it under [env.production.vars] in wrangler.toml)",
+    ]);
+  });
+
+  it("reads secrets from .dev.vars.<name> and --var overrides; other variables there are never deployed", async () => {
+    const files = {
+      ".dev.vars.production": `SIGNING_KEYS=${DEVELOPMENT_DEFAULTS.SIGNING_KEYS}\nAPI_KEYS="${API_KEYS}"\nLOG_USER_IDS=raw\n`,
+    };
+    const findings = await check(GOOD, {}, files);
+    expect(errors(findings)).toEqual([
+      expect.stringContaining("SIGNING_KEYS holds the committed development key"),
+    ]);
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        level: "warning",
+        subject: "LOG_USER_IDS",
+        message: expect.stringContaining("never deployed"),
+      }),
+    );
+    expect(errors(await check(GOOD, { SIGNING_KEYS }, files))).toEqual([]);
+  });
+
+  it("says when it could not check the secrets, without failing for it", async () => {
+    const findings = await check(GOOD, {});
+    expect(errors(findings)).toEqual([]);
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        level: "warning",
+        subject: "secrets:",
+        message: expect.stringContaining("could not check that SIGNING_KEYS and API_KEYS exist"),
+      }),
+    );
+  });
+
+  it("lists several problems at once and exits 1: the committed wrangler.toml's production as it stands", async () => {
+    const failing = run(process.execPath, [
+      join(root, "scripts/preflight.mjs"),
+      "--env",
+      "production",
+      "--var",
+      `API_KEYS:${DEVELOPMENT_DEFAULTS.API_KEYS}`,
+      "--var",
+      "PLAYGROUND:on",
+    ]);
+    const { stdout } = await failing.catch((error) => error);
+    expect(stdout).toContain("error   routes: cec-auth.example.com is the example domain");
+    expect(stdout).toContain(
+      "error   TENANT_SPACE_IDS is not set (set it under [env.production.vars] in wrangler.toml)",
+    );
+    expect(stdout).toContain("error   API_KEYS holds the committed development key");
+    expect(stdout).toContain("error   PLAYGROUND must be off when ENVIRONMENT=production");
+    // Offline here: wrangler is not logged in, which is said, not hidden.
+    expect(stdout).toContain(
+      "warning secrets: could not check that SIGNING_KEYS exist (wrangler is not logged in)",
+    );
+    expect(stdout).toContain("preflight: --env production has 4 errors");
+    expect(stdout).not.toContain(DEVELOPMENT_DEFAULTS.API_KEYS);
+    await expect(failing).rejects.toMatchObject({ code: 1 });
+  }, 30_000);
+
+  it("exits 0 on a good configuration, and names an unknown environment", async () => {
+    const configPath = project(GOOD);
+    const args = ["--config", configPath, "--offline", "--var", `SIGNING_KEYS:${SIGNING_KEYS}`];
+    const { stdout } = await run(process.execPath, [
+      join(root, "scripts/preflight.mjs"),
+      "--env",
+      "production",
+      ...args,
+      "--var",
+      `API_KEYS:${API_KEYS}`,
+    ]);
+    expect(stdout).toBe("preflight: --env production is ready to deploy\n");
+    await expect(
+      run(process.execPath, [join(root, "scripts/preflight.mjs"), "--env", "prod", ...args]),
+    ).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining("no [env.prod]") });
+  });
+
+  it("deploy refuses, deploying nothing, when preflight finds an error", async () => {
+    await expect(
+      run(process.execPath, [join(root, "scripts/deploy.mjs"), "--env", "production"]),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("deploy: refused, nothing was deployed"),
+    });
+  }, 30_000);
+});
