@@ -55,7 +55,7 @@ export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
         failure: error.failure,
       });
     }
-    note(c, { limiter: error.limiter });
+    note(c, { limiter: error.limiter, securityEvent: error.securityEvent });
     return respond(c, error.outcome, { detail: error.detail, status: error.status });
   }
   logEvent("error", "unexpected_error", {

@@ -75,6 +75,7 @@ export function observe(config: Config): MiddlewareHandler<AppEnv> {
       tenant: audit.tenant,
       user,
       limiter: audit.limiter,
+      securityEvent: audit.securityEvent,
     });
     countRequest(route, status, retCode);
     writeMetric(c.env.METRICS, {

@@ -14,7 +14,9 @@ export type SecurityEventKind =
   | "forged_session_value"
   | "revoked_token_presented"
   | "rate_limit_hit"
-  | "repeated_failures";
+  | "repeated_failures"
+  /** An identity token no key can verify: no single key matches, or a header the verifier does not support. */
+  | "identity_token_unusable";
 
 /** What a finished request decided, as the request log has it. */
 export interface Decision {
@@ -26,6 +28,8 @@ export interface Decision {
   /** Pseudonymised. */
   user: string | undefined;
   limiter: string | undefined;
+  /** Marked by the code that decided (src/observability/audit.ts). */
+  securityEvent: SecurityEventKind | undefined;
 }
 
 /** The verdicts that count as a failed attempt on an identity. */
@@ -56,6 +60,7 @@ export function reportSecurityEvents(decision: Decision, now = Date.now()): Secu
   }
   if (outcome === "tokenRevoked" && reason === REVOKED) kinds.push("revoked_token_presented");
   if (outcome === "rateLimited") kinds.push("rate_limit_hit");
+  if (decision.securityEvent) kinds.push(decision.securityEvent);
   if (outcome && FAILED_ATTEMPTS.has(outcome) && decision.user && countFailure(decision.user, now)) {
     kinds.push("repeated_failures");
   }
