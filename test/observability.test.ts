@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   bearer,
   call,
@@ -12,24 +12,11 @@ import {
   VALIDATE_PATH,
   validateRequest,
 } from "./helpers";
+import { captureLogs } from "./log-capture";
 import { TEST_API_KEY, TEST_SIGNING_KEY_CURRENT } from "./test-env";
 
-type Line = Record<string, unknown>;
-let spies: MockInstance[] = [];
 /** Every structured line logged at any level since the test began. */
-const logged = (): Line[] => spies.flatMap((spy) => spy.mock.calls.map((args) => args[0] as Line));
-const requestLines = () => logged().filter((line) => line.event === "request");
-const securityLines = () => logged().filter((line) => line.event === "security");
-const clearLogs = () => {
-  for (const spy of spies) spy.mockClear();
-};
-
-beforeEach(() => {
-  spies = (["log", "warn", "error"] as const).map((level) =>
-    vi.spyOn(console, level).mockImplementation(() => {}),
-  );
-});
-afterEach(() => vi.restoreAllMocks());
+const { logged, requestLines, securityLines, clearLogs } = captureLogs();
 
 /** A recording Analytics Engine binding: what the Worker would write. */
 function recordingDataset() {

@@ -16,7 +16,7 @@ import {
 } from "../crypto/signing-keys";
 import { developmentIssuer } from "../identity/development-idp";
 import { type IdentityIssuer, parseIdentityIssuers } from "../identity/issuers";
-import { DEVELOPMENT_DEFAULTS, DEVELOPMENT_KID_PREFIX } from "./development";
+import { DEVELOPMENT_DEFAULTS, holdsDevelopmentApiKey, holdsDevelopmentSigningKey } from "./development";
 
 export const ENVIRONMENTS = ["production", "staging", "development", "test"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -302,13 +302,13 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
   );
 
   if (isDeployed(environment)) {
-    if (signingKeys.some((key) => key.kid.startsWith(DEVELOPMENT_KID_PREFIX))) {
+    if (holdsDevelopmentSigningKey(signingKeys)) {
       throw new ConfigError(
         "SIGNING_KEYS",
         `holds the committed development key, refused when ENVIRONMENT=${environment}; generate a real one with \`npm run keys -- generate\``,
       );
     }
-    if (apiKeys.includes(DEVELOPMENT_DEFAULTS.API_KEYS)) {
+    if (holdsDevelopmentApiKey(apiKeys)) {
       throw new ConfigError(
         "API_KEYS",
         `holds the committed development key, refused when ENVIRONMENT=${environment}`,
