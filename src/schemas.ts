@@ -1,15 +1,11 @@
 import * as z from "zod/mini";
 import { MAX_ID_LENGTH, MAX_TOKEN_LENGTH, MAX_USER_NAME_LENGTH, TOKEN_TTL_MAX_SECONDS } from "./constants";
+import { CONTROL_CHARACTER } from "./control-characters";
 
 /** A required, non-empty string of bounded length. */
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
-/**
- * C0 and C1 controls, DEL, the line and paragraph separators, and unpaired surrogates:
- * none belongs in an id or a name, and each can break a header, a log line or UTF-8.
- */
-const CONTROL_CHARACTER = /[\p{Cc}\p{Cs}\u2028\u2029]/u;
-export const NO_CONTROL_CHARACTERS = "must not contain control characters";
+const NO_CONTROL_CHARACTERS = "must not contain control characters";
 
 /** An id or a name: bounded text without control characters. */
 const label = (max: number) =>

@@ -1,8 +1,19 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
-import { bearer, call, callWith, claimsFor, mintToken, newIdentity, validateRequest } from "./helpers";
-import { captureLogs } from "./log-capture";
-import { TEST_BINDINGS } from "./test-env";
+import { logEvent } from "../src/observability/log";
+import {
+  bearer,
+  call,
+  callWith,
+  claimsFor,
+  issue,
+  jsonRequest,
+  mintToken,
+  newIdentity,
+  validateRequest,
+} from "./helpers";
+import { captureLogs, type Line } from "./log-capture";
+import { TEST_BINDINGS, TEST_TENANT, UNSERVED_TENANT } from "./test-env";
 
 /**
  * The second round of black-box attacks (issue 13): each test here failed on the code
@@ -11,7 +22,7 @@ import { TEST_BINDINGS } from "./test-env";
 
 const { logged, requestLines, securityLines } = captureLogs();
 
-const _SESSIONS = "/v1/web-channel/sessions";
+const SESSIONS = "/v1/web-channel/sessions";
 const healthz = () => new Request("https://edge.test/healthz");
 
 describe("2. the committed development secrets are refused by value, whatever the kid", () => {
@@ -54,6 +65,141 @@ describe("2. the committed development secrets are refused by value, whatever th
       retCode: 11,
       message: expect.stringContaining("API_KEYS holds the committed development key"),
     });
+  });
+});
+
+describe("5. ids and names: no control characters; X-CEC-* values percent-encoded", () => {
+  it.each([
+    ["userId", "alice\r\nX-Evil: 1"],
+    ["userName", "Alice\u0000"],
+    ["tenantSpaceId", `${TEST_TENANT}\n`],
+    ["userName", "Alice\u2028"],
+    ["userId", "alice\u0085"],
+    ["userId", "alice\ud800"],
+  ])(
+    "POST /v1/tokens refuses a %s with a control character: 400 retCode 1 naming the field",
+    async (field, value) => {
+      const response = await call(
+        jsonRequest("/v1/tokens", { ...newIdentity(), [field]: value }, { headers: bearer() }),
+      );
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        retCode: 1,
+        message: `malformed request: ${field} must not contain control characters`,
+      });
+    },
+  );
+
+  it("the validate call and the session call refuse them too", async () => {
+    const identity = newIdentity();
+    const validation = await call(validateRequest("x.y.z", { ...identity, userId: "a\tb" }));
+    expect([validation.status, (await validation.json<Line>()).retCode]).toEqual([400, 1]);
+    const { token } = await issue(identity);
+    const session = await call(jsonRequest(SESSIONS, { Token: token, ...identity, channelId: "web\r\n1" }));
+    expect(session.status).toBe(400);
+    expect(await session.json()).toEqual({
+      retCode: 1,
+      message: "malformed request: channelId must not contain control characters",
+    });
+  });
+
+  it("/verify percent-encodes the UTF-8 of each X-CEC-* value (RFC 3986), so any id arrives intact", async () => {
+    const identity = newIdentity({ userId: "用户-ünïcode/100%", userName: "Zoë" });
+    const channelId = "канал 1 (web)";
+    const { token } = await issue(identity);
+    const opened = await call(jsonRequest(SESSIONS, { Token: token, ...identity, channelId }));
+    expect(opened.status).toBe(200);
+    const cookie = (opened.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
+    const response = await call(
+      new Request("https://edge.test/v1/web-channel/verify", { headers: { Cookie: cookie } }),
+    );
+    expect(response.status).toBe(204);
+    const userHeader = response.headers.get("X-CEC-User-Id") ?? "";
+    const channelHeader = response.headers.get("X-CEC-Channel-Id") ?? "";
+    for (const header of [userHeader, channelHeader]) expect(header).toMatch(/^[A-Za-z0-9\-._~%]+$/);
+    expect(decodeURIComponent(userHeader)).toBe(identity.userId);
+    expect(decodeURIComponent(channelHeader)).toBe(channelId);
+    expect(channelHeader).toBe("%D0%BA%D0%B0%D0%BD%D0%B0%D0%BB%201%20%28web%29");
+    expect(response.headers.get("X-CEC-Tenant-Id")).toBe(TEST_TENANT);
+  });
+});
+
+describe("6. attacker-chosen values stay out of the logs", () => {
+  it("an unserved tenant is not logged; a served one is", async () => {
+    await call(validateRequest("x.y.z", newIdentity({ tenantSpaceId: UNSERVED_TENANT })));
+    await call(validateRequest("x.y.z", newIdentity()));
+    const [unserved, served] = requestLines();
+    expect(unserved?.retCode).toBe(7);
+    expect(unserved).not.toHaveProperty("tenant");
+    expect(served?.tenant).toBe(TEST_TENANT);
+    expect(JSON.stringify(logged())).not.toContain(UNSERVED_TENANT);
+  });
+
+  it("a channel is logged only once the session is authenticated", async () => {
+    const identity = newIdentity();
+    await call(jsonRequest(SESSIONS, { Token: "x.y.z", ...identity, channelId: "attacker-chosen-channel" }));
+    expect(JSON.stringify(logged())).not.toContain("attacker-chosen-channel");
+    const { token } = await issue(identity);
+    await call(jsonRequest(SESSIONS, { Token: token, ...identity, channelId: "genuine-channel" }));
+    expect(requestLines().at(-1)?.channel).toBe("genuine-channel");
+  });
+
+  it("no log line ever holds a control character", () => {
+    logEvent("info", "probe", { reason: "line one\r\nline two\u0000\u2028", nested: "\u001b[31mred" });
+    const line = logged().find((entry) => entry.event === "probe");
+    expect(JSON.stringify(line)).not.toMatch(/\\r|\\n|\\u0000|\\u001b|\u2028/);
+    expect(line?.reason).toBe("line one\uFFFD\uFFFDline two\uFFFD\uFFFD");
+  });
+
+  it("requestId comes from cf-ray; a client's X-Request-Id is kept as its own field", async () => {
+    const response = await call(
+      new Request("https://edge.test/openapi.json", {
+        headers: { "cf-ray": "8f3c2a1b0c9d8e7f-AMS", "X-Request-Id": "client-chosen-0001" },
+      }),
+    );
+    expect(response.headers.get("X-Request-Id")).toBe("8f3c2a1b0c9d8e7f-AMS");
+    expect(requestLines()[0]).toMatchObject({
+      requestId: "8f3c2a1b0c9d8e7f-AMS",
+      clientRequestId: "client-chosen-0001",
+    });
+  });
+
+  it("without cf-ray the requestId is ours, not the client's", async () => {
+    const response = await call(
+      new Request("https://edge.test/openapi.json", { headers: { "X-Request-Id": "client-chosen-0002" } }),
+    );
+    expect(response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestLines()[0]).toMatchObject({ clientRequestId: "client-chosen-0002" });
+  });
+});
+
+describe("7. API-key guessing is a security event", () => {
+  const guess = (key: string, address = "fd00:13::7") =>
+    call(
+      jsonRequest("/v1/tokens", newIdentity(), {
+        headers: { Authorization: `Bearer ${key}`, "CF-Connecting-IP": address },
+      }),
+    );
+
+  it("api_key_rejected for a wrong key, never logging it; none for a missing key", async () => {
+    const presented = `guess-${crypto.randomUUID()}`;
+    expect((await guess(presented)).status).toBe(401);
+    expect(securityLines()).toContainEqual(
+      expect.objectContaining({ kind: "api_key_rejected", route: "/v1/tokens", caller: "private-ipv6" }),
+    );
+    expect(JSON.stringify(logged())).not.toContain(presented);
+    const before = securityLines().length;
+    await call(jsonRequest("/v1/tokens", newIdentity()));
+    await call(new Request("https://edge.test/v1/stats"));
+    expect(securityLines().length).toBe(before);
+  });
+
+  it("repeated rejections from one address class fire repeated_failures once", async () => {
+    for (let attempt = 0; attempt < 7; attempt++)
+      await guess(`guess-${attempt}-${crypto.randomUUID()}`, "fd13::1");
+    const repeated = securityLines().filter((line) => line.kind === "repeated_failures");
+    expect(repeated).toHaveLength(1);
+    expect(repeated[0]).toMatchObject({ caller: "private-ipv6", failures: 5 });
   });
 });
 

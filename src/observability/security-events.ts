@@ -16,7 +16,9 @@ export type SecurityEventKind =
   | "rate_limit_hit"
   | "repeated_failures"
   /** An identity token no key can verify: no single key matches, or a header the verifier does not support. */
-  | "identity_token_unusable";
+  | "identity_token_unusable"
+  /** An Authorization header that holds no accepted API key (the key itself is never logged). */
+  | "api_key_rejected";
 
 /** What a finished request decided, as the request log has it. */
 export interface Decision {
@@ -27,6 +29,8 @@ export interface Decision {
   tenant: string | undefined;
   /** Pseudonymised. */
   user: string | undefined;
+  /** The caller's address class (src/observability/caller.ts), never the address. */
+  caller: string;
   limiter: string | undefined;
   /** Marked by the code that decided (src/observability/audit.ts). */
   securityEvent: SecurityEventKind | undefined;
@@ -40,7 +44,10 @@ const FAILED_ATTEMPTS = new Set<Outcome>([
   "tokenRevoked",
 ]);
 
-/** Failures per pseudonymised identity, in this isolate: first failure time and count. */
+/**
+ * Failures per pseudonymised identity (or, for API keys, per `api-key:<address class>`),
+ * in this isolate: first failure time and count.
+ */
 const failures = new Map<string, { since: number; count: number }>();
 
 /** Emits the security events a decision carries, each as its own log record. */
@@ -64,6 +71,10 @@ export function reportSecurityEvents(decision: Decision, now = Date.now()): Secu
   if (outcome && FAILED_ATTEMPTS.has(outcome) && decision.user && countFailure(decision.user, now)) {
     kinds.push("repeated_failures");
   }
+  // API-key guesses name no user: counted per address class instead.
+  if (decision.securityEvent === "api_key_rejected" && countFailure(`api-key:${decision.caller}`, now)) {
+    kinds.push("repeated_failures");
+  }
   for (const kind of kinds) {
     countSecurityEvent(kind);
     logEvent("warn", "security", {
@@ -73,6 +84,7 @@ export function reportSecurityEvents(decision: Decision, now = Date.now()): Secu
       reason,
       tenant: decision.tenant,
       user: decision.user,
+      caller: decision.caller,
       limiter: decision.limiter,
       ...(kind === "repeated_failures" && {
         failures: REPEATED_FAILURE_THRESHOLD,
