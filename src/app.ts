@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config/config";
+import { defaultContentSecurityPolicy } from "./http/content-security";
 import { errorResponse, respond } from "./http/respond";
 import { corsForAllowedOrigins, requireAllowedOrigin } from "./middleware/origins";
 import { addressCeiling } from "./middleware/rate-limit";
@@ -21,6 +22,7 @@ import { webChannelRoute } from "./routes/web-channel";
  */
 export function createApp(config: Config) {
   const app = new Hono<AppEnv>()
+    .use(defaultContentSecurityPolicy)
     .use(requireHttps(config))
     // Before the rest: a liveness probe is the runtime's floor, neither logged nor counted.
     .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))

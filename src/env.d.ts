@@ -9,3 +9,9 @@ interface Env {
 interface Env {
   METRICS?: AnalyticsEngineDataset;
 }
+
+// Optional variables whose default suits most deployments, so wrangler.toml need not list them.
+interface Env {
+  /** `/docs`: on (default) or off (README, "Configuration"). */
+  DOCS?: string;
+}

@@ -6,6 +6,7 @@ import {
   call,
   callWith,
   claimsFor,
+  DEVELOPMENT_ENV,
   issue,
   jsonRequest,
   mintToken,
@@ -200,6 +201,57 @@ describe("7. API-key guessing is a security event", () => {
     const repeated = securityLines().filter((line) => line.kind === "repeated_failures");
     expect(repeated).toHaveLength(1);
     expect(repeated[0]).toMatchObject({ caller: "private-ipv6", failures: 5 });
+  });
+});
+
+describe("8. /docs and every answer carry a Content-Security-Policy", () => {
+  it("/docs pins its one script with Subresource Integrity and allows only it", async () => {
+    const page = await call(new Request("https://edge.test/docs"));
+    const html = await page.text();
+    const script =
+      /<script src="([^"]+)" integrity="(sha384-[A-Za-z0-9+/=]{64})" crossorigin="anonymous"><\/script>/.exec(
+        html,
+      );
+    expect(script).not.toBeNull();
+    const policy = page.headers.get("Content-Security-Policy") ?? "";
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).toContain(`script-src ${script?.[1]}`);
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).not.toContain("unsafe-eval");
+  });
+
+  it("/playground has its own policy: its own origin only", async () => {
+    for (const path of ["/playground", "/playground/playground.js"]) {
+      const response = await callWith(DEVELOPMENT_ENV, new Request(`https://edge.test${path}`));
+      expect(response.headers.get("Content-Security-Policy")).toContain("script-src 'self'");
+      expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+    }
+  });
+
+  it("JSON answers carry default-src 'none'", async () => {
+    for (const request of [
+      validateRequest("x.y.z", newIdentity()),
+      new Request("https://edge.test/openapi.json"),
+      new Request("https://edge.test/nowhere"),
+      healthz(),
+    ]) {
+      const response = await call(request);
+      expect(response.headers.get("Content-Security-Policy")).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      );
+    }
+    const misconfigured = await callWith({ ENVIRONMENT: "nonsense" }, healthz());
+    expect(misconfigured.headers.get("Content-Security-Policy")).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
+  });
+
+  it("DOCS=off serves no HTML; the OpenAPI document stays; DOCS must be on or off", async () => {
+    expect((await callWith({ DOCS: "off" }, new Request("https://edge.test/docs"))).status).toBe(404);
+    expect((await callWith({ DOCS: "off" }, new Request("https://edge.test/openapi.json"))).status).toBe(200);
+    expect((await callWith({ DOCS: "on" }, new Request("https://edge.test/docs"))).status).toBe(200);
+    const refused = await callWith({ DOCS: "maybe" }, healthz());
+    expect(await refused.json()).toMatchObject({ retCode: 11, message: expect.stringContaining("DOCS") });
   });
 });
 

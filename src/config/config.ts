@@ -38,6 +38,8 @@ export interface Config {
   readonly session: SessionConfig;
   /** Enterprise identity providers accepted on `POST /v1/tokens` (plus, in development, the built-in one). */
   readonly identityIssuers: readonly IdentityIssuer[];
+  /** Whether `/docs` (the HTML reference) is served (DOCS: on by default). */
+  readonly docs: boolean;
   /** Whether `/playground` is served (PLAYGROUND: development by default, staging on request, never production). */
   readonly playground: boolean;
   /** Web origins allowed to call `/v1/*` from a browser (CORS) and to use the session cookie. */
@@ -89,6 +91,7 @@ export interface ConfigEnv {
   IDENTITY_ISSUERS?: unknown;
   ALLOWED_ORIGINS?: unknown;
   PLAYGROUND?: unknown;
+  DOCS?: unknown;
 }
 
 const csv = (text: string) =>
@@ -216,6 +219,16 @@ const variables = {
     schema: z.pipe(optionalText, z.optional(z.enum(["on", "off"]))),
     expected: "must be on or off (or unset: on in development only)",
   },
+  DOCS: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? "on"),
+        z.enum(["on", "off"]),
+      ),
+    ),
+    expected: "must be on or off (or unset: on)",
+  },
   TENANT_SPACE_IDS: {
     schema: z.pipe(
       optionalText,
@@ -337,6 +350,7 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
   return {
     environment,
     playground: playground === "on",
+    docs: parseVariable(env, "DOCS") === "on",
     identityIssuers,
     allowedOrigins: new Set(allowedOrigins),
     signingKeys: await importKeyRing(signingKeys, "token"),

@@ -4,6 +4,7 @@ import { KvFailure } from "../kv";
 import { note } from "../observability/audit";
 import { logEvent } from "../observability/log";
 import { type Outcome, RET_CODES, retCodeBody, ServiceError } from "../ret-codes";
+import { JSON_POLICY } from "./content-security";
 
 /** Answers that carry credentials or verdicts about them are never cached. */
 export const NO_STORE = { "Cache-Control": "no-store" } as const;
@@ -28,7 +29,8 @@ interface AnswerOptions {
  * more precise one given), a `{retCode, message}` body, and Retry-After where it helps.
  */
 export function retCodeResponse(outcome: Outcome, options: AnswerOptions = {}): Response {
-  const headers: Record<string, string> = { ...NO_STORE };
+  // With its policy: an answer made outside the app (a configuration error) has no middleware.
+  const headers: Record<string, string> = { ...NO_STORE, "Content-Security-Policy": JSON_POLICY };
   if (outcome in RETRY_AFTER_SECONDS) {
     headers["Retry-After"] = String(RETRY_AFTER_SECONDS[outcome as keyof typeof RETRY_AFTER_SECONDS]);
   }
