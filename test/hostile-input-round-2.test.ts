@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
+import { clientAddressKey } from "../src/http/client-address";
 import { logEvent } from "../src/observability/log";
 import {
   bearer,
@@ -252,6 +253,23 @@ describe("8. /docs and every answer carry a Content-Security-Policy", () => {
     expect((await callWith({ DOCS: "on" }, new Request("https://edge.test/docs"))).status).toBe(200);
     const refused = await callWith({ DOCS: "maybe" }, healthz());
     expect(await refused.json()).toMatchObject({ retCode: 11, message: expect.stringContaining("DOCS") });
+  });
+});
+
+describe("9. the per-address key normalises addresses", () => {
+  const key = (address: string) =>
+    clientAddressKey(new Request("https://edge.test/", { headers: { "CF-Connecting-IP": address } }));
+
+  it("an IPv4-mapped address counts as its IPv4 address", () => {
+    expect(key("::ffff:1.2.3.4")).toBe("1.2.3.4");
+    expect(key("::ffff:5.6.7.8")).toBe("5.6.7.8");
+    expect(key("::FFFF:102:304")).toBe("1.2.3.4");
+  });
+
+  it("one /64 has one spelling", () => {
+    const spellings = ["2001:DB8:0:1::9", "2001:0db8:0000:0001:0:0:0:9", "2001:db8:0:1:ffff::1"];
+    expect(new Set(spellings.map(key))).toEqual(new Set(["2001:db8:0:1::/64"]));
+    expect(key("2001:db8:0:2::1")).toBe("2001:db8:0:2::/64");
   });
 });
 
