@@ -101,7 +101,8 @@ function operations(config: Config): Operation[] {
       method: "get",
       path: "/v1/web-channel/verify",
       summary: "Verify the session (forward auth)",
-      description: "204 with X-CEC-Tenant-Id, X-CEC-Channel-Id and X-CEC-User-Id headers when valid.",
+      description:
+        "204 with X-CEC-Tenant-Id, X-CEC-Channel-Id and X-CEC-User-Id headers when valid, each the percent-encoded UTF-8 of the id (RFC 3986: every byte but A-Z a-z 0-9 - . _ ~ as %XX).",
       security: "session",
       responses: { 204: ["Valid"], ...errors(401, 503) },
     },
