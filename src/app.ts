@@ -11,6 +11,7 @@ import { observe } from "./observability/request-log";
 import { developmentIdpRoute } from "./routes/development-idp";
 import { docsRoute } from "./routes/docs";
 import { playgroundRoute } from "./routes/playground";
+import { revocationsRoute } from "./routes/revocations";
 import { statsRoute } from "./routes/stats";
 import { tokensRoute } from "./routes/tokens";
 import { validateRoute } from "./routes/validate";
@@ -34,6 +35,7 @@ export function createApp(config: Config) {
     .use("/v1/*", addressCeiling)
     .use(config.validatePath, addressCeiling)
     .route("/v1/tokens", tokensRoute(config))
+    .route("/v1/revocations", revocationsRoute(config))
     .route("/v1/web-channel", webChannelRoute(config))
     .route("/v1/stats", statsRoute(config))
     .route(config.validatePath, validateRoute(config));

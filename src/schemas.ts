@@ -48,6 +48,9 @@ export type ValidateRequest = z.output<typeof validateRequest>;
 /** Token ids are 16 random bytes in base64url. */
 export const tokenIdParam = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
 
+/** `POST /v1/revocations`: the user whose every token and session ends now. */
+export const revokeUserRequest = z.object({ tenantSpaceId: identity.tenantSpaceId, userId: identity.userId });
+
 /** `POST /v1/web-channel/sessions`: the validate call's fields plus the channel. */
 export const openSessionRequest = z.object({ ...validateRequest.shape, channelId: label(MAX_ID_LENGTH) });
 
@@ -66,6 +69,9 @@ export const issuedTokenAnswer = z.object({
   expiresAt: z.iso.datetime(),
   expiresIn: z.int(),
 });
+
+/** `200` from `POST /v1/revocations`. */
+export const userRevocationAnswer = z.object({ revokedBefore: z.iso.datetime() });
 
 /** The identity a web-channel session carries. */
 export const sessionAnswer = z.object({

@@ -4,6 +4,7 @@ import {
   KV_MIN_TTL_SECONDS,
   MAX_ID_LENGTH,
   MIN_API_KEY_LENGTH,
+  SESSION_MAX_LIFETIME_MAX_SECONDS,
   SESSION_TTL_MAX_SECONDS,
   TOKEN_TTL_MAX_SECONDS,
 } from "../constants";
@@ -54,6 +55,8 @@ export interface Config {
 
 export interface SessionConfig {
   readonly ttlSeconds: number;
+  /** The absolute lifetime, from `createTime`: renewal never moves a session's expiry past it. */
+  readonly maxLifetimeSeconds: number;
   readonly cookie: {
     readonly sameSite: "Strict" | "Lax" | "None";
     readonly httpOnly: boolean;
@@ -83,6 +86,7 @@ export interface ConfigEnv {
   CLOCK_TOLERANCE_SECONDS?: unknown;
   VALIDATE_PATH?: unknown;
   SESSION_TTL_SECONDS?: unknown;
+  SESSION_MAX_LIFETIME_SECONDS?: unknown;
   COOKIE_SAME_SITE?: unknown;
   COOKIE_HTTP_ONLY?: unknown;
   COOKIE_PARTITIONED?: unknown;
@@ -164,6 +168,10 @@ const variables = {
   SESSION_TTL_SECONDS: {
     schema: wholeNumber(KV_MIN_TTL_SECONDS, SESSION_TTL_MAX_SECONDS, 3600),
     expected: `must be a whole number from ${KV_MIN_TTL_SECONDS} to ${SESSION_TTL_MAX_SECONDS}`,
+  },
+  SESSION_MAX_LIFETIME_SECONDS: {
+    schema: wholeNumber(KV_MIN_TTL_SECONDS, SESSION_MAX_LIFETIME_MAX_SECONDS, 43_200),
+    expected: `must be a whole number from ${KV_MIN_TTL_SECONDS} to ${SESSION_MAX_LIFETIME_MAX_SECONDS}`,
   },
   COOKIE_SAME_SITE: {
     schema: z.pipe(
@@ -290,6 +298,7 @@ export async function parseConfig(env: ConfigEnv): Promise<Config> {
   const validatePath = parseVariable(env, "VALIDATE_PATH");
   const session: SessionConfig = {
     ttlSeconds: parseVariable(env, "SESSION_TTL_SECONDS"),
+    maxLifetimeSeconds: parseVariable(env, "SESSION_MAX_LIFETIME_SECONDS"),
     cookie: {
       sameSite: parseVariable(env, "COOKIE_SAME_SITE"),
       httpOnly: parseVariable(env, "COOKIE_HTTP_ONLY"),

@@ -5,7 +5,7 @@ import {
 } from "../constants";
 import type { Outcome } from "../ret-codes";
 import { UNKNOWN_KID } from "../tokens/token";
-import { REVOKED } from "../tokens/validate-token";
+import { REVOKED, USER_REVOKED } from "../tokens/validate-token";
 import { logEvent } from "./log";
 import { countSecurityEvent } from "./stats";
 
@@ -65,7 +65,9 @@ export function reportSecurityEvents(decision: Decision, now = Date.now()): Secu
   ) {
     kinds.push("forged_session_value");
   }
-  if (outcome === "tokenRevoked" && reason === REVOKED) kinds.push("revoked_token_presented");
+  if (outcome === "tokenRevoked" && (reason === REVOKED || reason === USER_REVOKED)) {
+    kinds.push("revoked_token_presented");
+  }
   if (outcome === "rateLimited") kinds.push("rate_limit_hit");
   if (decision.securityEvent) kinds.push(decision.securityEvent);
   if (outcome && FAILED_ATTEMPTS.has(outcome) && decision.user && countFailure(decision.user, now)) {

@@ -9,7 +9,9 @@ import {
   openedSessionAnswer,
   openSessionRequest,
   retCodeAnswer,
+  revokeUserRequest,
   sessionIdentityAnswer,
+  userRevocationAnswer,
   validateRequest,
 } from "../schemas";
 
@@ -78,6 +80,21 @@ function operations(config: Config): Operation[] {
       summary: "Revoke a token",
       security: "apiKey",
       responses: { 204: ["Revoked (idempotent)"], ...errors(400, 401, 429, 503) },
+    },
+    {
+      method: "post",
+      path: "/v1/revocations",
+      summary: "Revoke a user: every token and session issued to them until now",
+      description:
+        "Every token issued to the user in the tenant at or before revokedBefore fails validation (retCode 6), " +
+        "and every web-channel session opened at or before it fails verification. A token issued from the next " +
+        "second on works normally. Idempotent; a later call moves revokedBefore forward.",
+      security: "apiKey",
+      body: revokeUserRequest,
+      responses: {
+        200: ["Revoked", userRevocationAnswer],
+        ...errors(400, 401, 403, 413, 415, 429, 503),
+      },
     },
     {
       method: "post",

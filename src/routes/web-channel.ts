@@ -24,7 +24,7 @@ export function webChannelRoute(config: Config) {
       if (opened.outcome !== "ok") return respond(c, opened.outcome, { detail: opened.reason });
       note(c, { outcome: "ok", reason: "session opened", channelId: request.channelId });
       const { claims, value } = opened;
-      setSessionCookie(c, config.session, value, config.session.ttlSeconds);
+      setSessionCookie(c, config.session, value, (claims.expireTime - claims.createTime) / 1000);
       const session = {
         tenantId: claims.tenantId,
         channelId: claims.channelId,
