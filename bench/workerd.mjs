@@ -11,9 +11,11 @@ export const VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyVal
 // Secrets for these local runs only (never deployed).
 export const API_KEY = "bench-api-key-0123456789abcdef";
 export const TENANT = "202007159031";
+/** The bench deployment's signing key, so the bench can sign tokens the service would not issue (expired). */
+export const SIGNING_SECRET = Buffer.alloc(32, 7);
 const bindings = {
   ENVIRONMENT: "test",
-  SIGNING_KEYS: `bench:${Buffer.alloc(32, 7).toString("base64url")}`,
+  SIGNING_KEYS: `bench:${SIGNING_SECRET.toString("base64url")}`,
   API_KEYS: API_KEY,
   TENANT_SPACE_IDS: TENANT,
 };

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config/config";
+import { defaultContentSecurityPolicy } from "./http/content-security";
 import { errorResponse, respond } from "./http/respond";
 import { corsForAllowedOrigins, requireAllowedOrigin } from "./middleware/origins";
 import { addressCeiling } from "./middleware/rate-limit";
@@ -10,6 +11,7 @@ import { observe } from "./observability/request-log";
 import { developmentIdpRoute } from "./routes/development-idp";
 import { docsRoute } from "./routes/docs";
 import { playgroundRoute } from "./routes/playground";
+import { revocationsRoute } from "./routes/revocations";
 import { statsRoute } from "./routes/stats";
 import { tokensRoute } from "./routes/tokens";
 import { validateRoute } from "./routes/validate";
@@ -21,6 +23,7 @@ import { webChannelRoute } from "./routes/web-channel";
  */
 export function createApp(config: Config) {
   const app = new Hono<AppEnv>()
+    .use(defaultContentSecurityPolicy)
     .use(requireHttps(config))
     // Before the rest: a liveness probe is the runtime's floor, neither logged nor counted.
     .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
@@ -32,6 +35,7 @@ export function createApp(config: Config) {
     .use("/v1/*", addressCeiling)
     .use(config.validatePath, addressCeiling)
     .route("/v1/tokens", tokensRoute(config))
+    .route("/v1/revocations", revocationsRoute(config))
     .route("/v1/web-channel", webChannelRoute(config))
     .route("/v1/stats", statsRoute(config))
     .route(config.validatePath, validateRoute(config));

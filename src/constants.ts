@@ -60,6 +60,18 @@ export const TOKEN_ALGORITHM = "HS256";
 /** The ceiling on SESSION_TTL_SECONDS (one day); CEC's own session tokens live an hour. */
 export const SESSION_TTL_MAX_SECONDS = 86_400;
 
+/** The ceiling on SESSION_MAX_LIFETIME_SECONDS (a week): no chat session needs to outlive it. */
+export const SESSION_MAX_LIFETIME_MAX_SECONDS = 604_800;
+
+/**
+ * The longest anything we issue can stay valid: a session renewed up to the highest
+ * allowed absolute lifetime, plus the highest clock tolerance. Revocation records (of a
+ * token, of a user) live this long past the moment they cover, whatever the configuration
+ * was when the token or session was issued, so nothing they refuse can outlive them.
+ */
+export const REVOCATION_HORIZON_SECONDS =
+  Math.max(TOKEN_TTL_MAX_SECONDS, SESSION_MAX_LIFETIME_MAX_SECONDS) + CLOCK_TOLERANCE_MAX_SECONDS;
+
 /**
  * A session is renewed when a request arrives in the last quarter of its lifetime,
  * as CEC renews its expiring session tokens: an active visitor is never cut off, and

@@ -12,6 +12,7 @@ interface Env {
   CLOCK_TOLERANCE_SECONDS?: string;
   VALIDATE_PATH?: string;
   SESSION_TTL_SECONDS?: string;
+  SESSION_MAX_LIFETIME_SECONDS?: string;
   COOKIE_SAME_SITE?: string;
   COOKIE_HTTP_ONLY?: string;
   COOKIE_PARTITIONED?: string;
@@ -20,6 +21,8 @@ interface Env {
   IDENTITY_ISSUERS?: string;
   PLAYGROUND?: string;
   LOG_USER_IDS?: string;
+  /** `/docs`: on (default) or off (README, "Configuration"). */
+  DOCS?: string;
 }
 
 // Optional: Workers Analytics Engine dataset for metrics (README, "Metrics").

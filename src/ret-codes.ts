@@ -1,3 +1,5 @@
+import type { SecurityEventKind } from "./observability/security-events";
+
 /**
  * The `retCode` table: public contract, shown in the README. CEC reads `retCode`
  * (0 = success); we start from Huawei's own token-check convention
@@ -71,17 +73,20 @@ export class ServiceError extends Error {
   readonly status: number | undefined;
   /** For the log only: the rate limiter that refused the request. */
   readonly limiter: string | undefined;
+  /** For the log only: the security event this refusal is, decided by the code that refused. */
+  readonly securityEvent: SecurityEventKind | undefined;
 
   constructor(
     readonly outcome: Exclude<Outcome, "ok">,
     detail?: string,
-    options: { status?: number; limiter?: string } = {},
+    options: { status?: number; limiter?: string; securityEvent?: SecurityEventKind } = {},
   ) {
     super(detail ? `${RET_CODES[outcome].message}: ${detail}` : RET_CODES[outcome].message);
     this.name = "ServiceError";
     this.detail = detail;
     this.status = options.status;
     this.limiter = options.limiter;
+    this.securityEvent = options.securityEvent;
   }
 }
 

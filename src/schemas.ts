@@ -1,14 +1,26 @@
 import * as z from "zod/mini";
 import { MAX_ID_LENGTH, MAX_TOKEN_LENGTH, MAX_USER_NAME_LENGTH, TOKEN_TTL_MAX_SECONDS } from "./constants";
+import { CONTROL_CHARACTER } from "./control-characters";
 
 /** A required, non-empty string of bounded length. */
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
-/** The identity a token is issued for, with the vendor's field names. */
-const identity = {
-  userId: text(MAX_ID_LENGTH),
-  userName: text(MAX_USER_NAME_LENGTH),
-  tenantSpaceId: text(MAX_ID_LENGTH),
+const NO_CONTROL_CHARACTERS = "must not contain control characters";
+
+/** An id or a name: bounded text without control characters. */
+const label = (max: number) =>
+  text(max).check(
+    z.refine((value) => !CONTROL_CHARACTER.test(value), { message: NO_CONTROL_CHARACTERS, abort: true }),
+  );
+
+/**
+ * The identity a token is issued for, with the vendor's field names. The same rules
+ * hold at issuance, from every source (API key body, identity claims), and at validation.
+ */
+export const identity = {
+  userId: label(MAX_ID_LENGTH),
+  userName: label(MAX_USER_NAME_LENGTH),
+  tenantSpaceId: label(MAX_ID_LENGTH),
 };
 
 /** `POST /v1/tokens`. */
@@ -36,8 +48,11 @@ export type ValidateRequest = z.output<typeof validateRequest>;
 /** Token ids are 16 random bytes in base64url. */
 export const tokenIdParam = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
 
+/** `POST /v1/revocations`: the user whose every token and session ends now. */
+export const revokeUserRequest = z.object({ tenantSpaceId: identity.tenantSpaceId, userId: identity.userId });
+
 /** `POST /v1/web-channel/sessions`: the validate call's fields plus the channel. */
-export const openSessionRequest = z.object({ ...validateRequest.shape, channelId: text(MAX_ID_LENGTH) });
+export const openSessionRequest = z.object({ ...validateRequest.shape, channelId: label(MAX_ID_LENGTH) });
 
 // Response bodies: documented in /openapi.json from these same schemas.
 
@@ -55,6 +70,9 @@ export const issuedTokenAnswer = z.object({
   expiresIn: z.int(),
 });
 
+/** `200` from `POST /v1/revocations`. */
+export const userRevocationAnswer = z.object({ revokedBefore: z.iso.datetime() });
+
 /** The identity a web-channel session carries. */
 export const sessionAnswer = z.object({
   tenantId: z.string(),
@@ -68,3 +86,29 @@ export const openedSessionAnswer = z.object({ ...retCodeAnswer.shape, session: s
 
 /** `200` from `GET /v1/web-channel/me`. */
 export const sessionIdentityAnswer = z.object({ ...sessionAnswer.shape, createdAt: z.iso.datetime() });
+
+/** What is wrong with `field`, in words, never echoing its value. */
+export function describeIssue(field: string, issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.input === undefined
+        ? `${field} is required`
+        : `${field} must be ${article(issue.expected)}`;
+    case "too_small":
+      return issue.origin === "string"
+        ? `${field} must not be empty`
+        : `${field} must be at least ${issue.minimum}`;
+    case "too_big":
+      return issue.origin === "string"
+        ? `${field} must be at most ${issue.maximum} characters`
+        : `${field} must be at most ${issue.maximum}`;
+    case "custom":
+      // Our own refinements carry a fixed message that names no value.
+      return `${field} ${issue.message}`;
+    default:
+      return `${field} is invalid`;
+  }
+}
+
+const article = (type: string) =>
+  type === "object" ? "a JSON object" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;

@@ -26,6 +26,8 @@ describe("configuration", () => {
     ["TOKEN_TTL_SECONDS", "86401"],
     ["TOKEN_TTL_SECONDS", "5m"],
     ["TOKEN_TTL_SECONDS", "1e3"],
+    ["SESSION_MAX_LIFETIME_SECONDS", "59"],
+    ["SESSION_MAX_LIFETIME_SECONDS", "604801"],
     ["CLOCK_TOLERANCE_SECONDS", "-1"],
     ["CLOCK_TOLERANCE_SECONDS", "301"],
     ["ENVIRONMENT", "prod-eu"],

@@ -81,6 +81,17 @@ async function requestToken(
   return { response, body: await response.json<Record<string, unknown>>() };
 }
 
+/** `POST /v1/tokens` as Cloudflare Access forwards it: the identity in Cf-Access-Jwt-Assertion. */
+const accessRequest = (env: Record<string, unknown>, assertion: string) =>
+  callWith(
+    env,
+    jsonRequest(
+      "/v1/tokens",
+      { tenantSpaceId: TEST_TENANT },
+      { headers: { "Cf-Access-Jwt-Assertion": assertion } },
+    ),
+  );
+
 describe("POST /v1/tokens with an enterprise identity token", () => {
   it("issues a token for the signed-in user, whose identity comes from the claims", async () => {
     const idp = await freshProvider();
@@ -270,14 +281,7 @@ describe("POST /v1/tokens with an enterprise identity token", () => {
     const idp = await freshProvider();
     const env = issuersEnv(idp.entry({ source: "cloudflare-access", userNameClaim: "email" }));
     const assertion = await idp.sign({ sub: "access-user-1", email: "alice@example.com" });
-    const response = await callWith(
-      env,
-      jsonRequest(
-        "/v1/tokens",
-        { tenantSpaceId: TEST_TENANT },
-        { headers: { "Cf-Access-Jwt-Assertion": assertion } },
-      ),
-    );
+    const response = await accessRequest(env, assertion);
     expect(response.status).toBe(201);
     // The same JWT as a bearer is not accepted by an Access-only issuer.
     const asBearer = await callWith(
@@ -454,5 +458,138 @@ describe("the development identity provider", () => {
   it("refuses unknown demo users", async () => {
     const response = await callWith(development, new Request("https://edge.test/dev/idp/token?user=mallory"));
     expect(response.status).toBe(400);
+  });
+});
+
+/** The token's claims, read without verifying (the test trusts what it was just given). */
+const claimsOf = (token: string) =>
+  JSON.parse(new TextDecoder().decode(base64url.decode(token.split(".")[1] ?? ""))) as Record<
+    string,
+    unknown
+  >;
+
+describe("hostile input, round 2 (issue 13)", () => {
+  /** Spies on the warnings; the function returned lists the security events logged since. */
+  const watchSecurityEvents = () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    return () =>
+      warn.mock.calls
+        .map(([line]) => line as Record<string, unknown>)
+        .filter((line) => line.event === "security")
+        .map((line) => line.kind);
+  };
+
+  describe("a token the verifier cannot use is that token's problem, never a provider outage", () => {
+    it("a crit header it does not understand: 401 retCode 12, a security event, and genuine users unaffected", async () => {
+      const idp = await freshProvider();
+      const securityKinds = watchSecurityEvents();
+      const header = base64url.encode(JSON.stringify({ alg: "RS256", kid: idp.kid, crit: ["x"], x: 1 }));
+      const payload = base64url.encode(
+        JSON.stringify({
+          iss: idp.issuer,
+          aud: "cec-edge-token",
+          sub: "mallory",
+          exp: Date.now() / 1000 + 300,
+        }),
+      );
+      const forged = await requestToken(idp, `${header}.${payload}.AAAA`);
+      expect([forged.response.status, forged.body.retCode]).toEqual([401, 12]);
+      expect(securityKinds()).toContain("identity_token_unusable");
+      const genuine = await requestToken(idp, await idp.sign());
+      expect(genuine.response.status).toBe(201);
+    });
+
+    it("no kid while the key set holds two keys of that type (rotation): 401 retCode 12, genuine users unaffected", async () => {
+      const idp = await freshProvider();
+      const next = await provider("next");
+      const securityKinds = watchSecurityEvents();
+      published.set(idp.jwksUri, [idp.jwk, { ...next.jwk, kid: "next-key" }]);
+      const ambiguous = await requestToken(idp, await idp.sign({}, { kid: undefined }));
+      expect([ambiguous.response.status, ambiguous.body.retCode]).toEqual([401, 12]);
+      expect(securityKinds()).toContain("identity_token_unusable");
+      const genuine = await requestToken(idp, await idp.sign());
+      expect(genuine.response.status).toBe(201);
+    });
+
+    it("a failed key-set fetch still backs off (503 retCode 13)", async () => {
+      const idp = await freshProvider();
+      published.set(idp.jwksUri, () => new Response("down", { status: 502 }));
+      expect((await requestToken(idp, await idp.sign())).body.retCode).toBe(13);
+    });
+  });
+
+  describe("user ids namespaced per identity provider (userIdPrefix)", () => {
+    it("refuses two issuers serving one tenant without distinct prefixes", async () => {
+      const a = await freshProvider();
+      const b = await freshProvider();
+      for (const entries of [
+        [a.entry(), b.entry()],
+        [a.entry({ userIdPrefix: "a:" }), b.entry()],
+        [a.entry({ userIdPrefix: "a:" }), b.entry({ userIdPrefix: "a:" })],
+        [a.entry({ userIdPrefix: "corp" }), b.entry({ userIdPrefix: "corp-b:" })],
+      ]) {
+        const response = await callWith(issuersEnv(...entries), new Request("https://edge.test/healthz"));
+        const body = await response.json<{ retCode: number; message: string }>();
+        expect(body.retCode).toBe(11);
+        expect(body.message).toContain("IDENTITY_ISSUERS");
+        expect(body.message).toContain("userIdPrefix");
+      }
+    });
+
+    it("applies each issuer's prefix before the token is issued: one sub, two different users", async () => {
+      const a = await freshProvider();
+      const b = await freshProvider();
+      const env = issuersEnv(a.entry({ userIdPrefix: "a:" }), b.entry({ userIdPrefix: "b:" }));
+      const fromA = await requestToken(a, await a.sign({ sub: "ceo@corp" }), undefined, env);
+      const fromB = await requestToken(b, await b.sign({ sub: "ceo@corp" }), undefined, env);
+      expect(claimsOf(fromA.body.token as string).sub).toBe("a:ceo@corp");
+      expect(claimsOf(fromB.body.token as string).sub).toBe("b:ceo@corp");
+      const identity = { userName: "Alice Example", tenantSpaceId: TEST_TENANT };
+      expect(
+        (await validate(fromA.body.token as string, { ...identity, userId: "a:ceo@corp" })).body.retCode,
+      ).toBe(0);
+      expect(
+        (await validate(fromA.body.token as string, { ...identity, userId: "ceo@corp" })).body.retCode,
+      ).toBe(5);
+      // Issuers serving different tenants need no prefix.
+      const other = await callWith(
+        issuersEnv(a.entry(), b.entry({ tenantSpaceIds: [TEST_TENANT_OTHER] })),
+        new Request("https://edge.test/healthz"),
+      );
+      expect(other.status).toBe(200);
+    });
+  });
+
+  describe("identity claims obey the validate call's field rules, from every source", () => {
+    it.each([
+      ["a 300-character name", { name: "n".repeat(300) }, "name claim must be at most 256 characters"],
+      ["a 129-character sub", { sub: "s".repeat(129) }, "sub claim must be at most 128 characters"],
+      ["a sub with CR/LF", { sub: "alice\r\nX-Evil: 1" }, "sub claim must not contain control characters"],
+      ["a name with a NUL", { name: "Alice\u0000" }, "name claim must not contain control characters"],
+    ])("%s: 401 retCode 12 naming the claim", async (_, claims, message) => {
+      const idp = await freshProvider();
+      const { response, body } = await requestToken(idp, await idp.sign(claims));
+      expect([response.status, body.retCode]).toEqual([401, 12]);
+      expect(body.message).toContain(message);
+    });
+
+    it("the prefix counts towards the 128 characters", async () => {
+      const idp = await freshProvider();
+      const env = issuersEnv(idp.entry({ userIdPrefix: "corp:" }));
+      const { body } = await requestToken(idp, await idp.sign({ sub: "s".repeat(124) }), undefined, env);
+      expect(body).toMatchObject({ retCode: 12, message: expect.stringContaining("sub claim") });
+    });
+
+    it("Cloudflare Access assertions too", async () => {
+      const idp = await freshProvider();
+      const env = issuersEnv(idp.entry({ source: "cloudflare-access", userNameClaim: "email" }));
+      const assertion = await idp.sign({ email: `${"a".repeat(300)}@example.com` });
+      const response = await accessRequest(env, assertion);
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({
+        retCode: 12,
+        message: expect.stringContaining("email claim must be at most 256 characters"),
+      });
+    });
   });
 });

@@ -2,38 +2,17 @@ import { env } from "cloudflare:workers";
 import { base64url } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { sessionKey } from "../src/sessions/session-store";
-import { call, callWith, type Identity, issue, jsonRequest, newIdentity } from "./helpers";
+import { call, callWith, type Identity, issue, jsonRequest, newIdentity, randomTokenId } from "./helpers";
+import {
+  cookieValue,
+  decodeLikeTheSeed,
+  encodeLikeTheSeed,
+  openSession,
+  SESSIONS,
+  verify,
+  withCookie,
+} from "./sessions";
 import { TEST_SIGNING_KEY_CURRENT, UNSERVED_TENANT } from "./test-env";
-
-const SESSIONS = "/v1/web-channel/sessions";
-
-async function openSession(identity: Identity, channelId = "web-1", send = call) {
-  const { token } = await issue(identity);
-  return send(jsonRequest(SESSIONS, { Token: token, ...identity, channelId }));
-}
-
-/** The cookie's value as set (still URL-encoded), from a Set-Cookie header. */
-function cookieValue(response: Response): string {
-  const setCookie = response.headers.get("Set-Cookie") ?? "";
-  const match = /^ccmessaging-token=([^;]*)/.exec(setCookie);
-  if (!match?.[1]) throw new Error(`no ccmessaging-token in ${setCookie}`);
-  return match[1];
-}
-
-/** The seed's decoding steps, done by hand: URL-decode, Base64-decode, parse. */
-function decodeLikeTheSeed(value: string): Record<string, unknown> {
-  return JSON.parse(
-    new TextDecoder().decode(Uint8Array.from(atob(decodeURIComponent(value)), (c) => c.charCodeAt(0))),
-  );
-}
-
-function encodeLikeTheSeed(object: Record<string, unknown>): string {
-  return encodeURIComponent(btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(object)))));
-}
-
-const verify = (headers: Record<string, string>, send = call) =>
-  send(new Request("https://edge.test/v1/web-channel/verify", { headers }));
-const withCookie = (value: string) => ({ Cookie: `theme=dark; ccmessaging-token=${value}; other=1` });
 
 describe("web-channel sessions", () => {
   it("opens a session with the validate checks and sets the ccmessaging-token cookie", async () => {
@@ -60,7 +39,17 @@ describe("web-channel sessions", () => {
     expect(fields.createTime).toEqual(expect.any(Number));
     expect(fields.expireTime).toBe((fields.createTime as number) + 3600 * 1000);
     expect(Object.keys(fields).sort()).toEqual(
-      ["channelId", "createTime", "expireTime", "kid", "mac", "sessionId", "tenantId", "userId"].sort(),
+      [
+        "channelId",
+        "createTime",
+        "expireTime",
+        "kid",
+        "mac",
+        "sessionId",
+        "tenantId",
+        "tokenRef",
+        "userId",
+      ].sort(),
     );
   });
 
@@ -182,32 +171,39 @@ describe("web-channel sessions", () => {
   });
 
   describe("tampering", () => {
-    it.each(["tenantId", "channelId", "userId", "createTime", "expireTime", "sessionId", "kid", "mac"])(
-      "changing %s makes the value invalid, before any KV read",
-      async (field) => {
-        const value = cookieValue(await openSession(newIdentity()));
-        const fields = decodeLikeTheSeed(value);
-        const original = fields[field];
-        const changed =
-          typeof original === "number"
-            ? original + 1000
-            : field === "mac" || field === "sessionId"
-              ? `${(original as string).slice(0, -2)}${(original as string).endsWith("AA") ? "BB" : "AA"}`
-              : `${original}x`;
-        const forged = encodeLikeTheSeed({ ...fields, [field]: changed });
-        const kvUntouched = new Proxy(env.TOKENS, {
-          get: (target, property) => {
-            if (property === "get") throw new Error("KV was read for a forged value");
-            return Reflect.get(target, property);
-          },
-        });
-        const response = await verify(withCookie(forged), (request) =>
-          callWith({ TOKENS: kvUntouched }, request),
-        );
-        expect(response.status).toBe(401);
-        expect(await response.json()).toMatchObject({ retCode: 2 });
-      },
-    );
+    it.each([
+      "tenantId",
+      "channelId",
+      "userId",
+      "createTime",
+      "expireTime",
+      "sessionId",
+      "tokenRef",
+      "kid",
+      "mac",
+    ])("changing %s makes the value invalid, before any KV read", async (field) => {
+      const value = cookieValue(await openSession(newIdentity()));
+      const fields = decodeLikeTheSeed(value);
+      const original = fields[field];
+      const changed =
+        typeof original === "number"
+          ? original + 1000
+          : field === "mac" || field === "sessionId" || field === "tokenRef"
+            ? `${(original as string).slice(0, -2)}${(original as string).endsWith("AA") ? "BB" : "AA"}`
+            : `${original}x`;
+      const forged = encodeLikeTheSeed({ ...fields, [field]: changed });
+      const kvUntouched = new Proxy(env.TOKENS, {
+        get: (target, property) => {
+          if (property === "get") throw new Error("KV was read for a forged value");
+          return Reflect.get(target, property);
+        },
+      });
+      const response = await verify(withCookie(forged), (request) =>
+        callWith({ TOKENS: kvUntouched }, request),
+      );
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({ retCode: 2 });
+    });
 
     it("a value MAC'd with a key we do not hold is refused", async () => {
       const fields = decodeLikeTheSeed(cookieValue(await openSession(newIdentity())));
@@ -237,6 +233,19 @@ describe("web-channel sessions", () => {
       expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
       expect(await response.json()).toMatchObject({ retCode: 2 });
     });
+
+    it("a cookie from before sessions carried their token answers expired, so the page reopens", async () => {
+      const { tokenRef: _, ...previous } = decodeLikeTheSeed(cookieValue(await openSession(newIdentity())));
+      const response = await verify(withCookie(encodeLikeTheSeed(previous)));
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({
+        retCode: 3,
+        message: "token expired: session from an earlier version",
+      });
+      // A value that names a token, but not in our form, is still a forgery.
+      const malformed = encodeLikeTheSeed({ ...previous, tokenRef: "x" });
+      expect(await (await verify(withCookie(malformed))).json()).toMatchObject({ retCode: 2 });
+    });
   });
 
   describe("expiry and renewal", () => {
@@ -255,6 +264,8 @@ describe("web-channel sessions", () => {
         createTime,
         expireTime,
         sessionId: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+        // A token that was never recorded: not revoked, so only the session's own record decides.
+        tokenRef: randomTokenId().padEnd(43, "A"),
       };
       if (record) {
         const digest = new Uint8Array(
@@ -262,7 +273,7 @@ describe("web-channel sessions", () => {
         );
         await env.TOKENS.put(
           await sessionKey(claims),
-          JSON.stringify({ state: "active", sid: base64url.encode(digest), expireTime }),
+          JSON.stringify({ state: "active", sid: base64url.encode(digest) }),
           { expirationTtl: 3600 },
         );
       }

@@ -4,6 +4,7 @@ import {
   KV_MIN_TTL_SECONDS,
   MAX_ID_LENGTH,
   MIN_API_KEY_LENGTH,
+  SESSION_MAX_LIFETIME_MAX_SECONDS,
   SESSION_TTL_MAX_SECONDS,
   TOKEN_TTL_MAX_SECONDS,
 } from "../constants";
@@ -16,7 +17,7 @@ import {
 } from "../crypto/signing-keys";
 import { developmentIssuer } from "../identity/development-idp";
 import { type IdentityIssuer, parseIdentityIssuers } from "../identity/issuers";
-import { DEVELOPMENT_DEFAULTS, DEVELOPMENT_KID_PREFIX } from "./development";
+import { DEVELOPMENT_DEFAULTS, holdsDevelopmentApiKey, holdsDevelopmentSigningKey } from "./development";
 
 export const ENVIRONMENTS = ["production", "staging", "development", "test"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -38,6 +39,8 @@ export interface Config {
   readonly session: SessionConfig;
   /** Enterprise identity providers accepted on `POST /v1/tokens` (plus, in development, the built-in one). */
   readonly identityIssuers: readonly IdentityIssuer[];
+  /** Whether `/docs` (the HTML reference) is served (DOCS: on by default). */
+  readonly docs: boolean;
   /** Whether `/playground` is served (PLAYGROUND: development by default, staging on request, never production). */
   readonly playground: boolean;
   /** Web origins allowed to call `/v1/*` from a browser (CORS) and to use the session cookie. */
@@ -52,6 +55,8 @@ export interface Config {
 
 export interface SessionConfig {
   readonly ttlSeconds: number;
+  /** The absolute lifetime, from `createTime`: renewal never moves a session's expiry past it. */
+  readonly maxLifetimeSeconds: number;
   readonly cookie: {
     readonly sameSite: "Strict" | "Lax" | "None";
     readonly httpOnly: boolean;
@@ -99,6 +104,7 @@ export interface ConfigEnv {
   CLOCK_TOLERANCE_SECONDS?: unknown;
   VALIDATE_PATH?: unknown;
   SESSION_TTL_SECONDS?: unknown;
+  SESSION_MAX_LIFETIME_SECONDS?: unknown;
   COOKIE_SAME_SITE?: unknown;
   COOKIE_HTTP_ONLY?: unknown;
   COOKIE_PARTITIONED?: unknown;
@@ -107,6 +113,7 @@ export interface ConfigEnv {
   IDENTITY_ISSUERS?: unknown;
   ALLOWED_ORIGINS?: unknown;
   PLAYGROUND?: unknown;
+  DOCS?: unknown;
 }
 
 const csv = (text: string) =>
@@ -180,6 +187,10 @@ const variables = {
     schema: wholeNumber(KV_MIN_TTL_SECONDS, SESSION_TTL_MAX_SECONDS, 3600),
     expected: `must be a whole number from ${KV_MIN_TTL_SECONDS} to ${SESSION_TTL_MAX_SECONDS}`,
   },
+  SESSION_MAX_LIFETIME_SECONDS: {
+    schema: wholeNumber(KV_MIN_TTL_SECONDS, SESSION_MAX_LIFETIME_MAX_SECONDS, 43_200),
+    expected: `must be a whole number from ${KV_MIN_TTL_SECONDS} to ${SESSION_MAX_LIFETIME_MAX_SECONDS}`,
+  },
   COOKIE_SAME_SITE: {
     schema: z.pipe(
       optionalText,
@@ -233,6 +244,16 @@ const variables = {
   PLAYGROUND: {
     schema: z.pipe(optionalText, z.optional(z.enum(["on", "off"]))),
     expected: "must be on or off (or unset: on in development only)",
+  },
+  DOCS: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? "on"),
+        z.enum(["on", "off"]),
+      ),
+    ),
+    expected: "must be on or off (or unset: on)",
   },
   TENANT_SPACE_IDS: {
     schema: z.pipe(
@@ -346,13 +367,13 @@ async function checkAndBuild(
   );
 
   if (isDeployed(environment)) {
-    if (signingKeys?.some((key) => key.kid.startsWith(DEVELOPMENT_KID_PREFIX))) {
+    if (signingKeys && holdsDevelopmentSigningKey(signingKeys)) {
       problems.push({
         variable: "SIGNING_KEYS",
         reason: `holds the committed development key, refused when ENVIRONMENT=${environment}; generate a real one with \`npm run keys -- generate\` and ${howToSet("SIGNING_KEYS", environment, options)}`,
       });
     }
-    if (apiKeys?.includes(DEVELOPMENT_DEFAULTS.API_KEYS)) {
+    if (apiKeys && holdsDevelopmentApiKey(apiKeys)) {
       problems.push({
         variable: "API_KEYS",
         reason: `holds the committed development key, refused when ENVIRONMENT=${environment}; make a real one with \`npm run keys -- api-key\` and ${howToSet("API_KEYS", environment, options)}`,
@@ -389,6 +410,7 @@ async function checkAndBuild(
   return {
     environment,
     playground: playground === "on",
+    docs: parsed.DOCS === "on",
     identityIssuers,
     allowedOrigins: new Set(parsed.ALLOWED_ORIGINS),
     signingKeys: await importKeyRing(signingKeys, "token"),
@@ -405,6 +427,7 @@ async function checkAndBuild(
     validatePath: parsed.VALIDATE_PATH,
     session: {
       ttlSeconds: parsed.SESSION_TTL_SECONDS,
+      maxLifetimeSeconds: parsed.SESSION_MAX_LIFETIME_SECONDS,
       cookie: {
         sameSite: parsed.COOKIE_SAME_SITE,
         httpOnly: parsed.COOKIE_HTTP_ONLY,

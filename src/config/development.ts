@@ -1,3 +1,6 @@
+import { decodeBase64url } from "../crypto/encoding";
+import type { RawSigningKey } from "../crypto/signing-keys";
+
 /**
  * DEVELOPMENT-ONLY secrets, committed on purpose so that `npm run dev` works on a
  * fresh clone with no manual step. They are used only when ENVIRONMENT=development
@@ -13,3 +16,26 @@ export const DEVELOPMENT_DEFAULTS = {
   // The tenant space id of Huawei's documented example request.
   TENANT_SPACE_IDS: "202007159031",
 } as const;
+
+const DEVELOPMENT_SIGNING_SECRET = DEVELOPMENT_DEFAULTS.SIGNING_KEYS.slice(DEVELOPMENT_KID_PREFIX.length + 1);
+
+/**
+ * Whether the keys include the committed development signing key, recognised by its
+ * secret whatever `kid` it is listed under (and by its `kid` too): the secret is public,
+ * so anyone could forge tokens with it.
+ */
+export function holdsDevelopmentSigningKey(keys: readonly RawSigningKey[]): boolean {
+  const secret = decodeBase64url(DEVELOPMENT_SIGNING_SECRET);
+  return keys.some(
+    (key) =>
+      key.kid.startsWith(DEVELOPMENT_KID_PREFIX) ||
+      (secret !== undefined &&
+        key.secret.byteLength === secret.byteLength &&
+        key.secret.every((byte, index) => byte === secret[index])),
+  );
+}
+
+/** Whether the API keys include the committed development one. */
+export function holdsDevelopmentApiKey(apiKeys: readonly string[]): boolean {
+  return apiKeys.includes(DEVELOPMENT_DEFAULTS.API_KEYS);
+}

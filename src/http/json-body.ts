@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import * as z from "zod/mini";
 import { MAX_BODY_BYTES } from "../constants";
 import { ServiceError } from "../ret-codes";
+import { describeIssue } from "../schemas";
 
 /** Refuses bodies over MAX_BODY_BYTES before they are read in full (Content-Length or streamed). */
 export const limitBody = bodyLimit({
@@ -40,27 +41,6 @@ export async function readJsonBody<Schema extends z.ZodMiniType>(
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues
     .slice(0, 5)
-    .map((issue) => {
-      const field = issue.path.length > 0 ? issue.path.join(".") : "body";
-      switch (issue.code) {
-        case "invalid_type":
-          return issue.input === undefined
-            ? `${field} is required`
-            : `${field} must be ${article(issue.expected)}`;
-        case "too_small":
-          return issue.origin === "string"
-            ? `${field} must not be empty`
-            : `${field} must be at least ${issue.minimum}`;
-        case "too_big":
-          return issue.origin === "string"
-            ? `${field} must be at most ${issue.maximum} characters`
-            : `${field} must be at most ${issue.maximum}`;
-        default:
-          return `${field} is invalid`;
-      }
-    })
+    .map((issue) => describeIssue(issue.path.length > 0 ? issue.path.join(".") : "body", issue))
     .join("; ");
 }
-
-const article = (type: string) =>
-  type === "object" ? "a JSON object" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;

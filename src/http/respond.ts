@@ -4,6 +4,7 @@ import { KvFailure } from "../kv";
 import { note } from "../observability/audit";
 import { logEvent } from "../observability/log";
 import { type Outcome, RET_CODES, retCodeBody, ServiceError } from "../ret-codes";
+import { JSON_POLICY } from "./content-security";
 
 /** Answers that carry credentials or verdicts about them are never cached. */
 export const NO_STORE = { "Cache-Control": "no-store" } as const;
@@ -28,7 +29,8 @@ interface AnswerOptions {
  * more precise one given), a `{retCode, message}` body, and Retry-After where it helps.
  */
 export function retCodeResponse(outcome: Outcome, options: AnswerOptions = {}): Response {
-  const headers: Record<string, string> = { ...NO_STORE };
+  // With its policy: an answer made outside the app (a configuration error) has no middleware.
+  const headers: Record<string, string> = { ...NO_STORE, "Content-Security-Policy": JSON_POLICY };
   if (outcome in RETRY_AFTER_SECONDS) {
     headers["Retry-After"] = String(RETRY_AFTER_SECONDS[outcome as keyof typeof RETRY_AFTER_SECONDS]);
   }
@@ -55,7 +57,7 @@ export function errorResponse(error: unknown, c: Context<AppEnv>): Response {
         failure: error.failure,
       });
     }
-    note(c, { limiter: error.limiter });
+    note(c, { limiter: error.limiter, securityEvent: error.securityEvent });
     return respond(c, error.outcome, { detail: error.detail, status: error.status });
   }
   logEvent("error", "unexpected_error", {

@@ -30,6 +30,8 @@ export function developmentIssuer(tenantSpaceIds: ReadonlySet<string>): Identity
     audience: [DEVELOPMENT_AUDIENCE],
     jwksUri: undefined,
     userIdClaim: "sub",
+    // Development only, two fixed demo users: left out of the prefix check (README).
+    userIdPrefix: "",
     userNameClaim: "name",
     tenantSpaceIds,
     algorithms: ["ES256"],

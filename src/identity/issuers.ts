@@ -12,6 +12,12 @@ export interface IdentityIssuer {
   /** Where the provider publishes its keys; `undefined` only for the built-in development provider. */
   readonly jwksUri: string | undefined;
   readonly userIdClaim: string;
+  /**
+   * Written before the user id claim, so that user ids from different providers cannot
+   * collide (`"corp:"` + `"ceo@corp"`). Empty for none: allowed only for an issuer that
+   * shares no tenant with another.
+   */
+  readonly userIdPrefix: string;
   readonly userNameClaim: string;
   readonly tenantSpaceIds: ReadonlySet<string>;
   readonly algorithms: readonly string[];
@@ -34,12 +40,15 @@ const DEFAULT_ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"];
 
 const text = z.string().check(z.minLength(1), z.maxLength(512));
 const claimName = z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,64}$/));
+/** Short and plain: it becomes part of every user id the issuer's tokens carry. */
+const userIdPrefix = z.string().check(z.regex(/^[A-Za-z0-9_.:@/-]{1,32}$/));
 const entry = z.object({
   issuer: text,
   audience: z.union([text, z.array(text).check(z.minLength(1))]),
   jwksUri: z.url(),
   userIdClaim: z.optional(claimName),
   userNameClaim: z.optional(claimName),
+  userIdPrefix: z.optional(userIdPrefix),
   tenantSpaceIds: z.array(text).check(z.minLength(1)),
   algorithms: z.optional(z.array(z.enum(IDENTITY_ALGORITHMS)).check(z.minLength(1))),
   source: z.optional(z.enum(["authorization", "cloudflare-access"])),
@@ -89,11 +98,32 @@ export function parseIdentityIssuers(
       audience: typeof audience === "string" ? [audience] : audience,
       jwksUri,
       userIdClaim: parsed.data.userIdClaim ?? "sub",
+      userIdPrefix: parsed.data.userIdPrefix ?? "",
       userNameClaim: parsed.data.userNameClaim ?? "name",
       tenantSpaceIds: new Set(tenantSpaceIds),
       algorithms: parsed.data.algorithms ?? DEFAULT_ALGORITHMS,
       source: parsed.data.source ?? "authorization",
     });
   }
-  return issuers;
+  return collidingPrefixes(issuers) ?? issuers;
+}
+
+/**
+ * Two issuers that serve one tenant could each assert the same user id. Their prefixes
+ * keep them apart only if neither is the start of the other ("" starts every string):
+ * then no prefixed id from one can equal a prefixed id from the other.
+ */
+function collidingPrefixes(issuers: readonly IdentityIssuer[]): string | undefined {
+  for (const [second, later] of issuers.entries()) {
+    for (const [first, earlier] of issuers.slice(0, second).entries()) {
+      const sharesTenant = [...later.tenantSpaceIds].some((tenant) => earlier.tenantSpaceIds.has(tenant));
+      const apart =
+        !later.userIdPrefix.startsWith(earlier.userIdPrefix) &&
+        !earlier.userIdPrefix.startsWith(later.userIdPrefix);
+      if (sharesTenant && !apart) {
+        return `entries ${first + 1} and ${second + 1} serve the same tenant: give each a userIdPrefix, neither the start of the other`;
+      }
+    }
+  }
+  return undefined;
 }

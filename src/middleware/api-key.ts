@@ -18,7 +18,11 @@ const bearerOf = (c: Context) => BEARER.exec(c.req.header("Authorization") ?? ""
 /** Checks an API key in constant time; the per-key issuance limit follows. */
 async function authenticateApiKey(config: Config, c: Context<AppEnv>, presented: string | undefined) {
   const apiKeyIndex = presented ? await matchApiKey(config.apiKeys, presented) : 0;
-  if (apiKeyIndex === 0) throw new ServiceError("unauthorized");
+  if (apiKeyIndex === 0) {
+    // Same answer either way; only a credential actually presented is a guess worth an event.
+    const attempted = c.req.header("Authorization") !== undefined;
+    throw new ServiceError("unauthorized", undefined, attempted ? { securityEvent: "api_key_rejected" } : {});
+  }
   note(c, { apiKey: apiKeyIndex });
   await enforceRateLimit(c.env.ISSUE_LIMITER, `api-key:${apiKeyIndex}`, "ISSUE_LIMITER");
   c.set("caller", { kind: "apiKey", index: apiKeyIndex });

@@ -26,7 +26,7 @@ export function requireSession(config: Config): MiddlewareHandler<AppEnv> {
     c.set("session", verdict.claims);
     await next();
     if (c.res.status >= 400) return;
-    const renewed = await renewSession(config, c.env.TOKENS, verdict.claims);
+    const renewed = await renewSession(config, verdict.claims);
     if (renewed)
       setSessionCookie(c, config.session, renewed.value, (renewed.claims.expireTime - Date.now()) / 1000);
   };

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Outcome } from "../ret-codes";
+import type { SecurityEventKind } from "./security-events";
 
 /**
  * What a request decided, noted by the code that decided it and read once, by the
@@ -22,6 +23,8 @@ export interface Audit {
   identityIssuer?: string;
   /** The rate limiter that refused the request. */
   limiter?: string;
+  /** A security event the deciding code marked this request as. */
+  securityEvent?: SecurityEventKind;
 }
 
 export function note(c: Context<AppEnv>, fields: Audit) {

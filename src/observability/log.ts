@@ -1,3 +1,5 @@
+import { replaceControlCharacters } from "../control-characters";
+
 /**
  * Structured log lines: Workers Logs (`observability` in wrangler.toml) indexes the
  * fields of a logged object. Callers pass names, codes, hashes and reasons: never a
@@ -18,8 +20,13 @@ export function logAsJsonText(enabled: boolean) {
 
 export function logEvent(level: LogLevel, event: string, fields: Record<string, unknown> = {}) {
   const fieldsPresent: Record<string, unknown> = { level, event };
-  // Absent fields are left out rather than logged as undefined: smaller lines, less to format.
-  for (const [name, value] of Object.entries(fields)) if (value !== undefined) fieldsPresent[name] = value;
+  // No control character reaches a line, whatever a field holds. Absent fields are left
+  // out rather than logged as undefined: smaller lines, less to format.
+  for (const [name, value] of Object.entries(fields)) {
+    if (value !== undefined) {
+      fieldsPresent[name] = typeof value === "string" ? replaceControlCharacters(value) : value;
+    }
+  }
   const line = asJsonText ? JSON.stringify(fieldsPresent) : fieldsPresent;
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);

@@ -10,13 +10,20 @@ import { pseudonymise } from "./pseudonym";
 import { reportSecurityEvents } from "./security-events";
 import { countRequest } from "./stats";
 
-/** An incoming X-Request-Id (or Cloudflare's cf-ray) is reused; otherwise a fresh UUID. */
+/**
+ * This request's id: Cloudflare's cf-ray when present (the id Cloudflare's own logs
+ * carry), otherwise a fresh UUID. Never the client's: a client could make many requests
+ * share one id, or borrow another's.
+ */
 export function requestIdFor(request: Request): string {
-  const incoming = request.headers.get("X-Request-Id");
-  if (incoming && REQUEST_ID_PATTERN.test(incoming)) return incoming;
   const ray = request.headers.get("cf-ray");
-  if (ray && REQUEST_ID_PATTERN.test(ray)) return ray;
-  return crypto.randomUUID();
+  return ray && REQUEST_ID_PATTERN.test(ray) ? ray : crypto.randomUUID();
+}
+
+/** The client's own X-Request-Id, kept as its own log field when it looks like an id. */
+export function clientRequestIdOf(request: Request): string | undefined {
+  const incoming = request.headers.get("X-Request-Id");
+  return incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : undefined;
 }
 
 /**
@@ -40,6 +47,9 @@ export function observe(config: Config): MiddlewareHandler<AppEnv> {
     const route = matched === "/*" || matched === "*" ? "unmatched" : matched;
     const outcome = audit.outcome ?? (status < 400 ? "ok" : undefined);
     const retCode = audit.outcome ? RET_CODES[audit.outcome].retCode : undefined;
+    // An unserved tenant is whatever the caller sent: logged only once known to be served.
+    const tenant =
+      audit.tenant !== undefined && config.tenantSpaceIds.has(audit.tenant) ? audit.tenant : undefined;
     const user =
       audit.userId === undefined
         ? undefined
@@ -51,13 +61,14 @@ export function observe(config: Config): MiddlewareHandler<AppEnv> {
 
     logEvent(status >= 500 ? "error" : "info", "request", {
       requestId,
+      clientRequestId: clientRequestIdOf(c.req.raw),
       method: c.req.method,
       route,
       status,
       retCode,
       outcome,
       reason: audit.reason,
-      tenant: audit.tenant,
+      tenant,
       channel: audit.channelId,
       user,
       kid: audit.kid,
@@ -72,15 +83,17 @@ export function observe(config: Config): MiddlewareHandler<AppEnv> {
       route,
       outcome,
       reason: audit.reason,
-      tenant: audit.tenant,
+      tenant,
       user,
+      caller,
       limiter: audit.limiter,
+      securityEvent: audit.securityEvent,
     });
     countRequest(route, status, retCode);
     writeMetric(c.env.METRICS, {
       route,
       outcome: outcome ?? "none",
-      tenant: audit.tenant,
+      tenant,
       method: c.req.method,
       caller,
       retCode,

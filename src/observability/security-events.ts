@@ -5,7 +5,7 @@ import {
 } from "../constants";
 import type { Outcome } from "../ret-codes";
 import { UNKNOWN_KID } from "../tokens/token";
-import { REVOKED } from "../tokens/validate-token";
+import { REVOKED, USER_REVOKED } from "../tokens/validate-token";
 import { logEvent } from "./log";
 import { countSecurityEvent } from "./stats";
 
@@ -14,7 +14,11 @@ export type SecurityEventKind =
   | "forged_session_value"
   | "revoked_token_presented"
   | "rate_limit_hit"
-  | "repeated_failures";
+  | "repeated_failures"
+  /** An identity token no key can verify: no single key matches, or a header the verifier does not support. */
+  | "identity_token_unusable"
+  /** An Authorization header that holds no accepted API key (the key itself is never logged). */
+  | "api_key_rejected";
 
 /** What a finished request decided, as the request log has it. */
 export interface Decision {
@@ -25,7 +29,11 @@ export interface Decision {
   tenant: string | undefined;
   /** Pseudonymised. */
   user: string | undefined;
+  /** The caller's address class (src/observability/caller.ts), never the address. */
+  caller: string;
   limiter: string | undefined;
+  /** Marked by the code that decided (src/observability/audit.ts). */
+  securityEvent: SecurityEventKind | undefined;
 }
 
 /** The verdicts that count as a failed attempt on an identity. */
@@ -36,7 +44,10 @@ const FAILED_ATTEMPTS = new Set<Outcome>([
   "tokenRevoked",
 ]);
 
-/** Failures per pseudonymised identity, in this isolate: first failure time and count. */
+/**
+ * Failures per pseudonymised identity (or, for API keys, per `api-key:<address class>`),
+ * in this isolate: first failure time and count.
+ */
 const failures = new Map<string, { since: number; count: number }>();
 
 /** Emits the security events a decision carries, each as its own log record. */
@@ -54,9 +65,16 @@ export function reportSecurityEvents(decision: Decision, now = Date.now()): Secu
   ) {
     kinds.push("forged_session_value");
   }
-  if (outcome === "tokenRevoked" && reason === REVOKED) kinds.push("revoked_token_presented");
+  if (outcome === "tokenRevoked" && (reason === REVOKED || reason === USER_REVOKED)) {
+    kinds.push("revoked_token_presented");
+  }
   if (outcome === "rateLimited") kinds.push("rate_limit_hit");
+  if (decision.securityEvent) kinds.push(decision.securityEvent);
   if (outcome && FAILED_ATTEMPTS.has(outcome) && decision.user && countFailure(decision.user, now)) {
+    kinds.push("repeated_failures");
+  }
+  // API-key guesses name no user: counted per address class instead.
+  if (decision.securityEvent === "api_key_rejected" && countFailure(`api-key:${decision.caller}`, now)) {
     kinds.push("repeated_failures");
   }
   for (const kind of kinds) {
@@ -68,6 +86,7 @@ export function reportSecurityEvents(decision: Decision, now = Date.now()): Secu
       reason,
       tenant: decision.tenant,
       user: decision.user,
+      caller: decision.caller,
       limiter: decision.limiter,
       ...(kind === "repeated_failures" && {
         failures: REPEATED_FAILURE_THRESHOLD,

@@ -4,7 +4,11 @@
  * many locations, each with its own counters, and an isolate may be recycled at any time.
  * The global picture is in Workers Logs and the Analytics Engine dataset (README).
  */
-const startedAt = new Date().toISOString();
+/**
+ * Taken at the first request, not at module scope: while a module is evaluated the
+ * Workers clock reads zero, and the isolate would claim to have started in 1970.
+ */
+let startedAt: string | undefined;
 let requests = 0;
 const byRoute = new Map<string, Map<string, number>>();
 const byRetCode = new Map<string, number>();
@@ -12,7 +16,13 @@ const securityEvents = new Map<string, number>();
 
 const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
+const markStarted = () => {
+  startedAt ??= new Date().toISOString();
+  return startedAt;
+};
+
 export function countRequest(route: string, status: number, retCode: number | undefined) {
+  markStarted();
   requests += 1;
   let statuses = byRoute.get(route);
   if (!statuses) {
@@ -30,7 +40,8 @@ export function countSecurityEvent(kind: string) {
 export function statsSnapshot() {
   return {
     scope: "this isolate only, since it started",
-    isolateStartedAt: startedAt,
+    // The stats request itself may be the first: it is counted only once answered.
+    isolateStartedAt: markStarted(),
     requests,
     byRoute: Object.fromEntries(
       [...byRoute].map(([route, statuses]) => [route, Object.fromEntries(statuses)]),

@@ -9,7 +9,9 @@ import {
   openedSessionAnswer,
   openSessionRequest,
   retCodeAnswer,
+  revokeUserRequest,
   sessionIdentityAnswer,
+  userRevocationAnswer,
   validateRequest,
 } from "../schemas";
 
@@ -81,6 +83,21 @@ function operations(config: Config): Operation[] {
     },
     {
       method: "post",
+      path: "/v1/revocations",
+      summary: "Revoke a user: every token and session issued to them until now",
+      description:
+        "Every token issued to the user in the tenant at or before revokedBefore fails validation (retCode 6), " +
+        "and every web-channel session opened at or before it fails verification. A token issued from the next " +
+        "second on works normally. Idempotent; a later call moves revokedBefore forward.",
+      security: "apiKey",
+      body: revokeUserRequest,
+      responses: {
+        200: ["Revoked", userRevocationAnswer],
+        ...errors(400, 401, 403, 413, 415, 429, 503),
+      },
+    },
+    {
+      method: "post",
       path: "/v1/web-channel/sessions",
       summary: "Open a web-channel session (sets the ccmessaging-token cookie)",
       security: "none",
@@ -101,7 +118,8 @@ function operations(config: Config): Operation[] {
       method: "get",
       path: "/v1/web-channel/verify",
       summary: "Verify the session (forward auth)",
-      description: "204 with X-CEC-Tenant-Id, X-CEC-Channel-Id and X-CEC-User-Id headers when valid.",
+      description:
+        "204 with X-CEC-Tenant-Id, X-CEC-Channel-Id and X-CEC-User-Id headers when valid, each the percent-encoded UTF-8 of the id (RFC 3986: every byte but A-Z a-z 0-9 - . _ ~ as %XX).",
       security: "session",
       responses: { 204: ["Valid"], ...errors(401, 503) },
     },

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
+import { PLAYGROUND_POLICY } from "../http/content-security";
 import { NO_STORE } from "../http/respond";
 
 /**
@@ -28,6 +29,8 @@ export function playgroundRoute(config: Config) {
 
 /** An asset, re-wrapped: the binding's responses have immutable headers, and ours add some. */
 async function asset(env: Env, request: URL | Request): Promise<Response> {
-  const response = await env.ASSETS.fetch(request);
-  return new Response(response.body, response);
+  const fetched = await env.ASSETS.fetch(request);
+  const response = new Response(fetched.body, fetched);
+  response.headers.set("Content-Security-Policy", PLAYGROUND_POLICY);
+  return response;
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
+import { percentEncodeUtf8 } from "../http/header-value";
 import { limitBody, readJsonBody } from "../http/json-body";
 import { NO_STORE, respond } from "../http/respond";
 import { enforceTokenLimit } from "../middleware/rate-limit";
@@ -16,13 +17,14 @@ export function webChannelRoute(config: Config) {
   return new Hono<AppEnv>()
     .post("/sessions", limitBody, async (c) => {
       const request = await readJsonBody(c, openSessionRequest);
-      note(c, { tenant: request.tenantSpaceId, userId: request.userId, channelId: request.channelId });
+      // The channel is the caller's word until the session opens: logged only then.
+      note(c, { tenant: request.tenantSpaceId, userId: request.userId });
       await enforceTokenLimit(c.env, request.Token);
       const opened = await openSession(config, c.env.TOKENS, request);
       if (opened.outcome !== "ok") return respond(c, opened.outcome, { detail: opened.reason });
-      note(c, { outcome: "ok", reason: "session opened" });
+      note(c, { outcome: "ok", reason: "session opened", channelId: request.channelId });
       const { claims, value } = opened;
-      setSessionCookie(c, config.session, value, config.session.ttlSeconds);
+      setSessionCookie(c, config.session, value, (claims.expireTime - claims.createTime) / 1000);
       const session = {
         tenantId: claims.tenantId,
         channelId: claims.channelId,
@@ -33,11 +35,12 @@ export function webChannelRoute(config: Config) {
     })
     .get("/verify", requireSession(config), (c) => {
       const { tenantId, channelId, userId } = c.var.session;
+      // Percent-encoded UTF-8 (README, "Web-channel sessions"): any id a session holds fits a header.
       return c.body(null, 204, {
         ...NO_STORE,
-        "X-CEC-Tenant-Id": tenantId,
-        "X-CEC-Channel-Id": channelId,
-        "X-CEC-User-Id": userId,
+        "X-CEC-Tenant-Id": percentEncodeUtf8(tenantId),
+        "X-CEC-Channel-Id": percentEncodeUtf8(channelId),
+        "X-CEC-User-Id": percentEncodeUtf8(userId),
       });
     })
     .get("/me", requireSession(config), (c) => {

@@ -3,14 +3,20 @@ import { sha256Base64url } from "../crypto/encoding";
 import { readRecord, writeRecord } from "../kv";
 
 /**
- * One record per (tenant, channel, user), as in the seed: a new session replaces the
- * last. The key hashes a JSON array of the three ids, so no two triples share a key
- * (the seed concatenates them: "1"+"23" and "12"+"3" collide). The value holds the
- * SHA-256 of the session id, never the id or the cookie (docs/storage-schema.md).
+ * One record per (tenant, channel, user), as in Huawei's web-channel authentication: a
+ * new session replaces the last. The key hashes a JSON array of the three ids, so no two
+ * triples share a key (Huawei's reference code concatenates them: "1"+"23" and "12"+"3"
+ * collide). The value holds the SHA-256 of the session id, never the id or the cookie
+ * (docs/storage-schema.md).
+ *
+ * Only opening a session and ending one write this record; renewal never does. So an end
+ * can be overwritten only by a newer session, whose different id still refuses the
+ * ended one: under KV's last-write-wins, nothing brings an ended session back.
  */
 const sessionRecord = z.discriminatedUnion("state", [
-  z.object({ state: z.literal("active"), sid: z.string(), expireTime: z.number() }),
-  z.object({ state: z.literal("ended"), endedAt: z.number() }),
+  z.object({ state: z.literal("active"), sid: z.string() }),
+  // `sid` is absent in records written before renewal stopped writing: such an end refuses any session.
+  z.object({ state: z.literal("ended"), sid: z.optional(z.string()), endedAt: z.number() }),
 ]);
 export type SessionRecord = z.output<typeof sessionRecord>;
 

@@ -8,7 +8,8 @@ import type { SigningKeyRing } from "../crypto/signing-keys";
  * The `ccmessaging-token` value, in the second seed's format: the Base64 of a JSON
  * object with `tenantId`, `channelId` and `userId` (and `createTime`), URL-encoded when
  * it is set as a cookie. To make it unforgeable we add `expireTime`, a random
- * `sessionId`, the `kid` of the key that made it, and `mac`, an HMAC-SHA-256 over all of
+ * `sessionId`, `tokenRef` (which token opened it, so revoking that token ends the
+ * session), the `kid` of the key that made it, and `mac`, an HMAC-SHA-256 over all of
  * them. Times are milliseconds since the epoch, as CC-Messaging's Java side writes them.
  */
 export interface SessionClaims {
@@ -18,9 +19,12 @@ export interface SessionClaims {
   readonly createTime: number;
   readonly expireTime: number;
   readonly sessionId: string;
+  /** base64url(SHA-256(jti)) of the token that opened the session: its record's key. */
+  readonly tokenRef: string;
 }
 
-const MAC_CONTEXT = "ccmessaging-token/v1";
+/** v2 added `tokenRef`; a v1 value (no `tokenRef`) is answered as expired, so the client reopens. */
+const MAC_CONTEXT = "ccmessaging-token/v2";
 
 const storedShape = z.object({
   tenantId: z.string().check(z.minLength(1)),
@@ -29,16 +33,28 @@ const storedShape = z.object({
   createTime: z.number().check(z.int(), z.gte(0)),
   expireTime: z.number().check(z.int(), z.gte(0)),
   sessionId: z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/)),
+  tokenRef: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
   kid: z.string().check(z.minLength(1)),
   mac: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
 });
 
+/** What the previous version wrote: the same fields but `tokenRef`. */
+const previousVersionShape = z.omit(storedShape, { tokenRef: true });
+
+/** The claims, in the one order they are MAC'd and serialised in. */
+const CLAIM_ORDER = [
+  "tenantId",
+  "channelId",
+  "userId",
+  "createTime",
+  "expireTime",
+  "sessionId",
+  "tokenRef",
+] as const satisfies readonly (keyof SessionClaims)[];
+
 /** A JSON array is an unambiguous encoding of the fields, whatever characters they hold. */
 function macInput(claims: SessionClaims, kid: string): Uint8Array {
-  const { tenantId, channelId, userId, createTime, expireTime, sessionId } = claims;
-  return utf8(
-    JSON.stringify([MAC_CONTEXT, tenantId, channelId, userId, createTime, expireTime, sessionId, kid]),
-  );
+  return utf8(JSON.stringify([MAC_CONTEXT, ...CLAIM_ORDER.map((name) => claims[name]), kid]));
 }
 
 /** Returns the Base64 value; the cookie layer URL-encodes it, as the seed's reader expects. */
@@ -50,16 +66,15 @@ export async function encodeSessionValue(keys: SigningKeyRing, claims: SessionCl
 
 /** The one form a value is written in; decoding insists on it (see decodeSessionValue). */
 function serialise(claims: SessionClaims, kid: string, mac: string): string {
-  const { tenantId, channelId, userId, createTime, expireTime, sessionId } = claims;
-  const json = JSON.stringify({ tenantId, channelId, userId, createTime, expireTime, sessionId, kid, mac });
-  return btoa(String.fromCharCode(...utf8(json)));
+  const fields = Object.fromEntries(CLAIM_ORDER.map((name) => [name, claims[name]]));
+  return btoa(String.fromCharCode(...utf8(JSON.stringify({ ...fields, kid, mac }))));
 }
 
 export type SessionDecoding =
   | { readonly ok: true; readonly claims: SessionClaims }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly outcome: "tokenInvalid" | "tokenExpired"; readonly reason: string };
 
-const refuse = (reason: string): SessionDecoding => ({ ok: false, reason });
+const refuse = (reason: string): SessionDecoding => ({ ok: false, outcome: "tokenInvalid", reason });
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -88,7 +103,14 @@ export async function decodeSessionValue(keys: SigningKeyRing, value: string): P
     return refuse("session value is not Base64 of JSON");
   }
   const shape = z.safeParse(storedShape, parsed);
-  if (!shape.success) return refuse("session value lacks required fields");
+  if (!shape.success) {
+    // Not verified (its MAC input differs), and it needs not be: it opens nothing.
+    const previous = z.safeParse(previousVersionShape, parsed);
+    const previousVersion = previous.success && !Object.hasOwn(parsed as object, "tokenRef");
+    return previousVersion
+      ? { ok: false, outcome: "tokenExpired", reason: "session from an earlier version" }
+      : refuse("session value lacks required fields");
+  }
   const { kid, mac, ...claims } = shape.data;
   if (serialise(claims, kid, mac) !== base64 || (value !== base64 && value !== encodeURIComponent(base64))) {
     return refuse("session value is not in canonical form");

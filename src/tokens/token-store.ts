@@ -4,8 +4,9 @@ import { readRecord, writeRecord } from "../kv";
 
 /**
  * Issued-token records and revocation tombstones in KV, one key per token id:
- * `token:<base64url(SHA-256(tokenId))>` (docs/storage-schema.md). The value holds no
- * secret: the token itself is never stored, and a record alone cannot be turned into one.
+ * `token:<tokenRef>`, where the token's ref is base64url(SHA-256(tokenId))
+ * (docs/storage-schema.md). The value holds no secret: the token itself is never stored,
+ * and a record alone cannot be turned into one.
  */
 const tokenRecord = z.discriminatedUnion("state", [
   z.object({ state: z.literal("issued"), exp: z.number() }),
@@ -13,12 +14,13 @@ const tokenRecord = z.discriminatedUnion("state", [
 ]);
 export type TokenRecord = z.output<typeof tokenRecord>;
 
-async function recordKey(tokenId: string): Promise<string> {
-  return `token:${await sha256Base64url(tokenId)}`;
+/** How a token is named in storage and in the sessions it opens: never its id itself. */
+export function tokenRefOf(tokenId: string): Promise<string> {
+  return sha256Base64url(tokenId);
 }
 
-export async function readTokenRecord(kv: KVNamespace, tokenId: string): Promise<TokenRecord | null> {
-  return readRecord(kv, await recordKey(tokenId), tokenRecord, "read token record");
+export async function readTokenRecord(kv: KVNamespace, tokenRef: string): Promise<TokenRecord | null> {
+  return readRecord(kv, `token:${tokenRef}`, tokenRecord, "read token record");
 }
 
 export async function writeTokenRecord(
@@ -27,5 +29,5 @@ export async function writeTokenRecord(
   record: TokenRecord,
   expiresAt: number,
 ) {
-  await writeRecord(kv, await recordKey(tokenId), record, expiresAt, "write token record");
+  await writeRecord(kv, `token:${await tokenRefOf(tokenId)}`, record, expiresAt, "write token record");
 }
