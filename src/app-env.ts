@@ -1,5 +1,6 @@
-import type { VerifiedIdentity } from "./identity/verify-identity";
+import type { Caller } from "./access/callers";
 import type { Audit } from "./observability/audit";
+import type { Surface } from "./outcomes";
 import type { SessionClaims } from "./sessions/session-value";
 
 /** Hono's type parameters for this app: the Worker's bindings and what middleware sets. */
@@ -8,15 +9,15 @@ export interface AppEnv {
   Variables: {
     /** Set first by `observe`: this request's id, returned as X-Request-Id. */
     requestId: string;
+    /** Which statuses verdicts take (src/outcomes.ts): `validate` on CEC's call, else unset (`api`). */
+    surface: Surface;
     /** What the request decided, noted as it goes and logged at the end. */
     audit: Audit;
-    /** Who is asking for tokens: a backend by API key, or a signed-in user by identity token. */
+    /** Who is calling (src/access/callers.ts), set by requireApiKey or requireIssuer. */
     caller: Caller;
+    /** A JSON body not yet checked against a schema, set by readJson. */
+    json: unknown;
     /** The caller's web-channel session, set by requireSession. */
     session: SessionClaims;
   };
 }
-
-export type Caller =
-  | { readonly kind: "apiKey" /** 1-based position in API_KEYS. */; readonly index: number }
-  | { readonly kind: "identity"; readonly identity: VerifiedIdentity };

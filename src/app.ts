@@ -2,14 +2,15 @@ import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config/config";
+import { answer, answerError } from "./http/answer";
 import { defaultContentSecurityPolicy } from "./http/content-security";
-import { errorResponse, respond } from "./http/respond";
+import { addressCeiling } from "./middleware/address-ceiling";
 import { corsForAllowedOrigins, requireAllowedOrigin } from "./middleware/origins";
-import { addressCeiling } from "./middleware/rate-limit";
 import { requireHttps } from "./middleware/require-https";
 import { observe } from "./observability/request-log";
 import { developmentIdpRoute } from "./routes/development-idp";
 import { docsRoute } from "./routes/docs";
+import { health } from "./routes/health";
 import { playgroundRoute } from "./routes/playground";
 import { revocationsRoute } from "./routes/revocations";
 import { statsRoute } from "./routes/stats";
@@ -22,18 +23,19 @@ import { webChannelRoute } from "./routes/web-channel";
  * route's path is itself configuration (VALIDATE_PATH).
  */
 export function createApp(config: Config) {
+  const origins = { allowedOrigins: config.allowedOrigins };
   const app = new Hono<AppEnv>()
     .use(defaultContentSecurityPolicy)
-    .use(requireHttps(config))
+    .use(requireHttps({ enforced: config.environment === "production" || config.environment === "staging" }))
     // Before the rest: a liveness probe is the runtime's floor, neither logged nor counted.
-    .get("/healthz", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }))
-    .use(observe(config))
+    .get("/healthz", health)
+    .use(observe({ servedTenants: config.tenantSpaceIds, ...config.logging }))
     .use(secureHeaders({ crossOriginResourcePolicy: "same-site" }))
     .route("/", docsRoute(config))
-    .use("/v1/*", corsForAllowedOrigins(config))
-    .use("/v1/web-channel/*", requireAllowedOrigin(config))
-    .use("/v1/*", addressCeiling)
-    .use(config.validatePath, addressCeiling)
+    .use("/v1/*", corsForAllowedOrigins(origins))
+    .use("/v1/web-channel/*", requireAllowedOrigin(origins))
+    .use("/v1/*", addressCeiling())
+    .use(config.validatePath, addressCeiling())
     .route("/v1/tokens", tokensRoute(config))
     .route("/v1/revocations", revocationsRoute(config))
     .route("/v1/web-channel", webChannelRoute(config))
@@ -41,7 +43,7 @@ export function createApp(config: Config) {
     .route(config.validatePath, validateRoute(config));
   if (config.environment === "development") app.route("/dev/idp", developmentIdpRoute());
   if (config.playground) app.route("/playground", playgroundRoute(config));
-  return app.notFound((c) => respond(c, "notFound")).onError((error, c) => errorResponse(error, c));
+  return app.notFound((c) => answer(c, "notFound")).onError(answerError);
 }
 
 const apps = new WeakMap<Config, ReturnType<typeof createApp>>();

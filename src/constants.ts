@@ -100,14 +100,5 @@ export const REPEATED_FAILURE_TRACKED_MAX = 10_000;
 /** An incoming X-Request-Id is reused only when it looks like an id, not a payload. */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
 
-/** Identity providers' key sets are kept this long in isolate memory (jose's default, 10 min). */
-export const JWKS_CACHE_MAX_AGE_MS = 10 * 60 * 1000;
-/** At most one refetch per this period when a token names a `kid` the cached set lacks. */
-export const JWKS_COOLDOWN_MS = 30 * 1000;
-/** A key-set fetch slower than this counts as the provider being down. */
-export const JWKS_TIMEOUT_MS = 3 * 1000;
-/** After a failed key-set fetch, answer 503 for this long without fetching again. */
-export const IDENTITY_PROVIDER_BACKOFF_MS = 5 * 1000;
-
 /** Pseudonyms of recently seen users kept per isolate, so a returning user costs no HMAC. */
 export const PSEUDONYM_CACHE_MAX = 10_000;

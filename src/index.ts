@@ -1,6 +1,6 @@
 import { appFor } from "./app";
 import { ConfigError, loadConfig } from "./config/config";
-import { retCodeResponse } from "./http/respond";
+import { outcomeResponse } from "./http/answer";
 import { addressClass } from "./observability/caller";
 import { logAsJsonText, logEvent } from "./observability/log";
 
@@ -29,9 +29,11 @@ export default {
             : { reason: "could not be loaded" },
         );
       }
-      return error instanceof ConfigError
-        ? retCodeResponse("misconfigured", { detail: error.message })
-        : retCodeResponse("misconfigured");
+      return outcomeResponse(
+        "misconfigured",
+        "api",
+        error instanceof ConfigError ? error.message : undefined,
+      );
     }
     return app.fetch(request, env, ctx);
   },

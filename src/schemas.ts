@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { MAX_ID_LENGTH, MAX_TOKEN_LENGTH, MAX_USER_NAME_LENGTH, TOKEN_TTL_MAX_SECONDS } from "./constants";
 import { CONTROL_CHARACTER } from "./control-characters";
+import { type Refusal, refuse } from "./verdict";
 
 /** A required, non-empty string of bounded length. */
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
@@ -112,3 +113,20 @@ export function describeIssue(field: string, issue: z.core.$ZodIssue): string {
 
 const article = (type: string) =>
   type === "object" ? "a JSON object" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+
+/**
+ * Checks an input (a request body, an RPC argument) against its schema. A failure is a
+ * malformedRequest naming each field at fault (at most five) and never its value.
+ */
+export function parseInput<Schema extends z.ZodMiniType>(
+  schema: Schema,
+  input: unknown,
+): { readonly outcome: "ok"; readonly value: z.output<Schema> } | Refusal {
+  // reportInput only so that a missing field reads "is required"; inputs are never echoed.
+  const result = z.safeParse(schema, input, { reportInput: true });
+  if (result.success) return { outcome: "ok", value: result.data };
+  const fields = result.error.issues
+    .slice(0, 5)
+    .map((issue) => describeIssue(issue.path.length > 0 ? issue.path.join(".") : "body", issue));
+  return refuse("malformedRequest", fields.join("; "));
+}

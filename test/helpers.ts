@@ -39,7 +39,12 @@ export function call(request: Request): Promise<Response> {
   return exports.default.fetch(request);
 }
 
-/** The same Worker with some bindings replaced: other configurations, faulty KV. */
+/**
+ * The same Worker with some bindings replaced: other configurations, faulty KV. Calls
+ * with the same variables (strings only) share one `env` object, as every request of an
+ * isolate does, so the configuration parsed for it (and what it holds, such as identity
+ * providers' key sets) lives across those calls as it would when deployed.
+ */
 export async function callWith(
   overrides: Partial<Record<keyof Env, unknown>>,
   request: Request,
@@ -47,11 +52,27 @@ export async function callWith(
   const ctx = createExecutionContext();
   const response = await worker.fetch(
     request as Request<unknown, IncomingRequestCfProperties>,
-    { ...env, ...overrides } as Env,
+    envWith(overrides),
     ctx,
   );
   await waitOnExecutionContext(ctx);
   return response;
+}
+
+const envsByVariables = new Map<string, Env>();
+
+function envWith(overrides: Partial<Record<keyof Env, unknown>>): Env {
+  const onlyVariables = Object.values(overrides).every(
+    (value) => value === undefined || typeof value === "string",
+  );
+  if (!onlyVariables) return { ...env, ...overrides } as Env;
+  const key = JSON.stringify(Object.entries(overrides).sort(([a], [b]) => a.localeCompare(b)));
+  let shared = envsByVariables.get(key);
+  if (!shared) {
+    shared = { ...env, ...overrides } as Env;
+    envsByVariables.set(key, shared);
+  }
+  return shared;
 }
 
 export const bearer = (key = TEST_API_KEY) => ({ Authorization: `Bearer ${key}` });

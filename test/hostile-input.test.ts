@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { base64url } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RET_CODES } from "../src/ret-codes";
+import { OUTCOMES } from "../src/outcomes";
 import {
   bearer,
   call,
@@ -26,7 +26,7 @@ beforeEach(() => {
 afterEach(() => vi.restoreAllMocks());
 
 const DOCUMENTED_STATUSES = new Set([200, 201, 204, 400, 401, 403, 404, 413, 415, 429, 503]);
-const DOCUMENTED_RET_CODES = new Set<number>(Object.values(RET_CODES).map((entry) => entry.retCode));
+const DOCUMENTED_RET_CODES = new Set<number>(Object.values(OUTCOMES).map((entry) => entry.retCode));
 
 /**
  * The invariant every answer keeps, whatever came in: a documented status; never a 5xx

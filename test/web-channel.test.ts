@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { base64url } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { sessionKey } from "../src/sessions/session-store";
+import { sessionKey } from "../src/state/kv/session-records";
 import { call, callWith, type Identity, issue, jsonRequest, newIdentity, randomTokenId } from "./helpers";
 import {
   cookieValue,

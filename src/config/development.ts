@@ -1,5 +1,8 @@
 import { decodeBase64url } from "../crypto/encoding";
-import type { RawSigningKey } from "../crypto/signing-keys";
+import { parseSigningKeys, type RawSigningKey } from "../crypto/signing-keys";
+import { developmentIssuer } from "../identity/development-idp";
+import type { IdentityIssuer } from "../identity/issuers";
+import { csv, type Environment } from "./variables";
 
 /**
  * DEVELOPMENT-ONLY secrets, committed on purpose so that `npm run dev` works on a
@@ -38,4 +41,20 @@ export function holdsDevelopmentSigningKey(keys: readonly RawSigningKey[]): bool
 /** Whether the API keys include the committed development one. */
 export function holdsDevelopmentApiKey(apiKeys: readonly string[]): boolean {
   return apiKeys.includes(DEVELOPMENT_DEFAULTS.API_KEYS);
+}
+
+/** The committed value a development deployment uses for a required setting left unset. */
+export function developmentFallback(name: "TENANT_SPACE_IDS" | "API_KEYS" | "SIGNING_KEYS") {
+  return name === "SIGNING_KEYS"
+    ? (parseSigningKeys(DEVELOPMENT_DEFAULTS.SIGNING_KEYS) as [RawSigningKey, ...RawSigningKey[]])
+    : csv(DEVELOPMENT_DEFAULTS[name]);
+}
+
+/** In development, the built-in identity provider (/dev/idp) is one more issuer. */
+export function withDevelopmentIssuer(
+  environment: Environment,
+  issuers: readonly IdentityIssuer[],
+  servedTenants: ReadonlySet<string>,
+): readonly IdentityIssuer[] {
+  return environment === "development" ? [...issuers, developmentIssuer(servedTenants)] : issuers;
 }

@@ -7,6 +7,7 @@ import {
   SignJWT,
 } from "jose";
 import type { IdentityIssuer } from "./issuers";
+import { localKeySource } from "./key-source";
 
 /**
  * A built-in identity provider for local development only (ENVIRONMENT=development):
@@ -28,7 +29,7 @@ export function developmentIssuer(tenantSpaceIds: ReadonlySet<string>): Identity
   return {
     issuer: DEVELOPMENT_ISSUER,
     audience: [DEVELOPMENT_AUDIENCE],
-    jwksUri: undefined,
+    keySource: localKeySource(developmentKeySet),
     userIdClaim: "sub",
     // Development only, two fixed demo users: left out of the prefix check (README).
     userIdPrefix: "",

@@ -1,4 +1,6 @@
 import * as z from "zod/mini";
+import { type Refusal, refuse } from "../verdict";
+import { type KeySource, remoteKeySource } from "./key-source";
 
 /**
  * An enterprise identity provider whose JWTs may stand in for an API key on
@@ -9,8 +11,8 @@ import * as z from "zod/mini";
 export interface IdentityIssuer {
   readonly issuer: string;
   readonly audience: readonly string[];
-  /** Where the provider publishes its keys; `undefined` only for the built-in development provider. */
-  readonly jwksUri: string | undefined;
+  /** Where its keys come from, resolved once per configuration (src/identity/key-source.ts). */
+  readonly keySource: KeySource;
   readonly userIdClaim: string;
   /**
    * Written before the user id claim, so that user ids from different providers cannot
@@ -57,30 +59,29 @@ const entry = z.object({
 const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])$/;
 
 /**
- * Parses IDENTITY_ISSUERS; a string result is the reason it is refused, naming the
- * entry and field but never a value. `allowLocalHttp`: a JWKS on http://localhost is
+ * Parses IDENTITY_ISSUERS; a refusal (misconfigured) names the entry and field but
+ * never a value. `allowLocalHttp`: a JWKS on http://localhost is
  * accepted outside production and staging, for local providers.
  */
 export function parseIdentityIssuers(
   json: string,
   servedTenants: ReadonlySet<string>,
   allowLocalHttp: boolean,
-): IdentityIssuer[] | string {
+): { readonly outcome: "ok"; readonly issuers: IdentityIssuer[] } | Refusal {
   let value: unknown;
   try {
     value = JSON.parse(json);
   } catch {
-    return "must be a JSON array of {issuer, audience, jwksUri, tenantSpaceIds, ...}";
+    return misconfigured(NOT_AN_ARRAY);
   }
-  if (!Array.isArray(value))
-    return "must be a JSON array of {issuer, audience, jwksUri, tenantSpaceIds, ...}";
+  if (!Array.isArray(value)) return misconfigured(NOT_AN_ARRAY);
   const issuers: IdentityIssuer[] = [];
   for (const [index, raw] of value.entries()) {
     const parsed = z.safeParse(entry, raw);
     const where = `entry ${index + 1}`;
     if (!parsed.success) {
       const field = parsed.error.issues[0]?.path.join(".") || "the entry";
-      return `${where}: ${field} is missing or invalid`;
+      return misconfigured(`${where}: ${field} is missing or invalid`);
     }
     const { issuer, audience, jwksUri, tenantSpaceIds } = parsed.data;
     const url = new URL(jwksUri);
@@ -88,15 +89,16 @@ export function parseIdentityIssuers(
       url.protocol !== "https:" &&
       !(allowLocalHttp && url.protocol === "http:" && LOCAL_HOST.test(url.hostname))
     ) {
-      return `${where}: jwksUri must be an https URL`;
+      return misconfigured(`${where}: jwksUri must be an https URL`);
     }
     const unserved = tenantSpaceIds.findIndex((tenant) => !servedTenants.has(tenant));
-    if (unserved >= 0) return `${where}: tenantSpaceIds[${unserved}] is not in TENANT_SPACE_IDS`;
-    if (issuers.some((known) => known.issuer === issuer)) return `${where}: repeats an issuer`;
+    if (unserved >= 0)
+      return misconfigured(`${where}: tenantSpaceIds[${unserved}] is not in TENANT_SPACE_IDS`);
+    if (issuers.some((known) => known.issuer === issuer)) return misconfigured(`${where}: repeats an issuer`);
     issuers.push({
       issuer,
       audience: typeof audience === "string" ? [audience] : audience,
-      jwksUri,
+      keySource: remoteKeySource(jwksUri),
       userIdClaim: parsed.data.userIdClaim ?? "sub",
       userIdPrefix: parsed.data.userIdPrefix ?? "",
       userNameClaim: parsed.data.userNameClaim ?? "name",
@@ -105,8 +107,12 @@ export function parseIdentityIssuers(
       source: parsed.data.source ?? "authorization",
     });
   }
-  return collidingPrefixes(issuers) ?? issuers;
+  const collision = collidingPrefixes(issuers);
+  return collision ? misconfigured(collision) : { outcome: "ok", issuers };
 }
+
+const NOT_AN_ARRAY = "must be a JSON array of {issuer, audience, jwksUri, tenantSpaceIds, ...}";
+const misconfigured = (reason: string) => refuse("misconfigured", reason);
 
 /**
  * Two issuers that serve one tenant could each assert the same user id. Their prefixes

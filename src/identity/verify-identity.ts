@@ -1,15 +1,8 @@
-import { createRemoteJWKSet, decodeJwt, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { decodeJwt, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import * as z from "zod/mini";
-import {
-  IDENTITY_PROVIDER_BACKOFF_MS,
-  JWKS_CACHE_MAX_AGE_MS,
-  JWKS_COOLDOWN_MS,
-  JWKS_TIMEOUT_MS,
-} from "../constants";
-import { ServiceError } from "../ret-codes";
+import { InfrastructureFailure } from "../failures";
 import { describeIssue, identity } from "../schemas";
-import { UNKNOWN_KID } from "../tokens/token";
-import { developmentKeySet } from "./development-idp";
+import { type Refusal, refuse } from "../verdict";
 import type { IdentityIssuer } from "./issuers";
 
 /** Who the identity token says the caller is, and which tenants its issuer may serve. */
@@ -20,61 +13,31 @@ export interface VerifiedIdentity {
   readonly tenantSpaceIds: ReadonlySet<string>;
 }
 
-interface KeySetEntry {
-  readonly keySet: JWTVerifyGetKey;
-  /** When the provider last failed us: no fetch is tried again before the backoff ends. */
-  failedAt: number;
-}
+export type IdentityVerdict = { readonly outcome: "ok"; readonly identity: VerifiedIdentity } | Refusal;
 
-/**
- * One remote key set per JWKS URL, in isolate memory. jose caches the keys for
- * JWKS_CACHE_MAX_AGE_MS and refetches on an unknown `kid` at most once per
- * JWKS_COOLDOWN_MS, so random `kid`s cannot make us hammer the provider; a failed fetch
- * starts IDENTITY_PROVIDER_BACKOFF_MS during which we answer 503 without fetching.
- */
-const keySets = new Map<string, KeySetEntry>();
+/** After a failed key-set fetch, answer 503 for this long without fetching again. */
+const PROVIDER_BACKOFF_MS = 5 * 1000;
 
-function keySetFor(jwksUri: string): KeySetEntry {
-  let entry = keySets.get(jwksUri);
-  if (!entry) {
-    entry = {
-      keySet: createRemoteJWKSet(new URL(jwksUri), {
-        cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-        cooldownDuration: JWKS_COOLDOWN_MS,
-        timeoutDuration: JWKS_TIMEOUT_MS,
-      }),
-      failedAt: Number.NEGATIVE_INFINITY,
-    };
-    keySets.set(jwksUri, entry);
-  }
-  return entry;
-}
-
-/** Reasons for tokens no key can verify (security event identity_token_unusable). */
-export const AMBIGUOUS_KEY = "no single key matches the token's header";
-export const UNSUPPORTED_TOKEN = "token header not supported";
-
-const refuse = (detail: string) => new ServiceError("identityInvalid", detail);
-const unavailable = () => new ServiceError("identityProviderUnavailable");
+const invalid = (reason: string) => refuse("identityInvalid", reason);
 /** A token no key can verify: its own problem, and worth a security event. */
-const unusable = (detail: string) =>
-  new ServiceError("identityInvalid", detail, { securityEvent: "identity_token_unusable" });
+const unusable = (reason: string) =>
+  refuse("identityInvalid", reason, { securityEvent: "identity_token_unusable" });
 
-/** Whatever the key set threw while fetching or reading the provider's keys. */
+/** Whatever the key source threw while fetching or reading the provider's keys. */
 class KeySetFailure extends Error {
   override readonly name = "KeySetFailure";
 }
 
 /**
- * The key set, with its failures sorted: a token that names no key, or no single key, or
- * an algorithm the set cannot serve, is refused as that token's; anything else it throws
- * (a fetch that failed or timed out, an answer that is not a key set, a key that cannot
- * be imported) is the provider's, and only that may start the backoff.
+ * The key source, with its failures sorted: a token that names no key, or no single key,
+ * or an algorithm the set cannot serve, is refused as that token's; anything else it
+ * throws (a fetch that failed or timed out, an answer that is not a key set, a key that
+ * cannot be imported) is the provider's, and only that may start the backoff.
  */
-function sortingFailures(keySet: JWTVerifyGetKey): JWTVerifyGetKey {
+function sortingFailures(resolve: JWTVerifyGetKey): JWTVerifyGetKey {
   return async (header, token) => {
     try {
-      return await keySet(header, token);
+      return await resolve(header, token);
     } catch (error) {
       if (
         error instanceof errors.JWKSNoMatchingKey ||
@@ -88,33 +51,51 @@ function sortingFailures(keySet: JWTVerifyGetKey): JWTVerifyGetKey {
   };
 }
 
+/** What jose's refusal of a token means, or undefined for a failure that is not the token's. */
+function refusalOf(error: unknown): Refusal | undefined {
+  if (error instanceof errors.JWTExpired) return invalid("expired");
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return refuse("identityInvalid", "unknown key id", { securityEvent: "unknown_kid" });
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid("signature does not verify");
+  if (error instanceof errors.JOSEAlgNotAllowed) return invalid("algorithm not accepted");
+  if (error instanceof errors.JWTClaimValidationFailed) return invalid(`${error.claim} claim not accepted`);
+  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) return invalid("malformed");
+  if (error instanceof errors.JWKSMultipleMatchingKeys)
+    return unusable("no single key matches the token's header");
+  if (error instanceof KeySetFailure) return undefined;
+  // Any other jose failure is in verifying this token, not in reaching the provider.
+  if (error instanceof errors.JOSEError) return unusable("token header not supported");
+  return undefined;
+}
+
 /**
  * Verifies an enterprise identity JWT. Cheap checks first (shape, a known `iss`), then
  * the signature against the issuer's keys with its algorithm allow-list, then `aud`,
- * `exp`, `nbf` and `iat` with the configured clock tolerance. Throws ServiceError.
+ * `exp`, `nbf` and `iat` with the configured clock tolerance, then the claims the token
+ * will carry. A provider that cannot serve its keys throws InfrastructureFailure (503,
+ * retCode 13) and is not asked again for PROVIDER_BACKOFF_MS.
  */
 export async function verifyIdentity(
   token: string,
   issuers: readonly IdentityIssuer[],
   clockToleranceSeconds: number,
   now = Date.now(),
-): Promise<VerifiedIdentity> {
+): Promise<IdentityVerdict> {
   let claimedIssuer: unknown;
   try {
     claimedIssuer = decodeJwt(token).iss;
   } catch {
-    throw refuse("not a JWT");
+    return invalid("not a JWT");
   }
   const issuer = issuers.find((candidate) => candidate.issuer === claimedIssuer);
-  if (!issuer) throw refuse("issuer not accepted");
-
-  const remote = issuer.jwksUri === undefined ? undefined : keySetFor(issuer.jwksUri);
-  if (remote && now - remote.failedAt < IDENTITY_PROVIDER_BACKOFF_MS) throw unavailable();
-  const keySet = remote?.keySet ?? (await developmentKeySet());
+  if (!issuer) return invalid("issuer not accepted");
+  const { keySource } = issuer;
+  if (now - keySource.failedAt < PROVIDER_BACKOFF_MS) throw providerDown("in backoff");
 
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, sortingFailures(keySet), {
+    ({ payload } = await jwtVerify(token, sortingFailures(keySource.resolve), {
       issuer: issuer.issuer,
       audience: [...issuer.audience],
       algorithms: [...issuer.algorithms],
@@ -122,33 +103,42 @@ export async function verifyIdentity(
       requiredClaims: ["exp"],
     }));
   } catch (error) {
-    if (error instanceof errors.JWTExpired) throw refuse("expired");
-    if (error instanceof errors.JWKSNoMatchingKey) throw refuse(UNKNOWN_KID);
-    if (error instanceof errors.JWSSignatureVerificationFailed) throw refuse("signature does not verify");
-    if (error instanceof errors.JOSEAlgNotAllowed) throw refuse("algorithm not accepted");
-    if (error instanceof errors.JWTClaimValidationFailed) throw refuse(`${error.claim} claim not accepted`);
-    if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) throw refuse("malformed");
-    if (error instanceof errors.JWKSMultipleMatchingKeys) throw unusable(AMBIGUOUS_KEY);
-    if (error instanceof errors.JOSENotSupported) throw unusable(UNSUPPORTED_TOKEN);
-    if (error instanceof KeySetFailure) {
-      // The provider is down or broken, not the caller: back off.
-      if (remote) remote.failedAt = now;
-      throw unavailable();
-    }
-    // Any other failure is in verifying this token, not in reaching the provider.
-    if (error instanceof errors.JOSEError) throw unusable(UNSUPPORTED_TOKEN);
-    throw error;
+    const refusal = refusalOf(error);
+    if (refusal) return refusal;
+    if (!(error instanceof KeySetFailure)) throw error;
+    // The provider is down or broken, not the caller: back off.
+    keySource.failedAt = now;
+    throw providerDown("key set could not be fetched or read");
   }
+  return identityFrom(issuer, payload);
+}
+
+const providerDown = (failure: string) =>
+  new InfrastructureFailure(
+    "identityProviderUnavailable",
+    "fetch identity provider keys",
+    failure,
+    "identity_provider_failure",
+  );
+
+function identityFrom(issuer: IdentityIssuer, payload: Record<string, unknown>): IdentityVerdict {
   const userId = payload[issuer.userIdClaim];
   const userName = payload[issuer.userNameClaim];
-  if (typeof userId !== "string" || userId === "") throw refuse(`no ${issuer.userIdClaim} claim`);
-  if (typeof userName !== "string" || userName === "") throw refuse(`no ${issuer.userNameClaim} claim`);
+  if (typeof userId !== "string" || userId === "") return invalid(`no ${issuer.userIdClaim} claim`);
+  if (typeof userName !== "string" || userName === "") return invalid(`no ${issuer.userNameClaim} claim`);
+  // Prefixed first, so that the limits hold for the id the token will carry.
+  const checkedId = checkedClaim(identity.userId, `${issuer.userIdPrefix}${userId}`, issuer.userIdClaim);
+  if (checkedId.outcome !== "ok") return checkedId;
+  const checkedName = checkedClaim(identity.userName, userName, issuer.userNameClaim);
+  if (checkedName.outcome !== "ok") return checkedName;
   return {
-    issuer: issuer.issuer,
-    // Prefixed first, so that the limits hold for the id the token will carry.
-    userId: checkedClaim(identity.userId, `${issuer.userIdPrefix}${userId}`, issuer.userIdClaim),
-    userName: checkedClaim(identity.userName, userName, issuer.userNameClaim),
-    tenantSpaceIds: issuer.tenantSpaceIds,
+    outcome: "ok",
+    identity: {
+      issuer: issuer.issuer,
+      userId: checkedId.value,
+      userName: checkedName.value,
+      tenantSpaceIds: issuer.tenantSpaceIds,
+    },
   };
 }
 
@@ -156,9 +146,13 @@ export async function verifyIdentity(
  * A claim must obey the rules of the field it becomes (src/schemas.ts), or the token
  * issued from it could never validate: refused naming the claim, never its value.
  */
-function checkedClaim(schema: z.ZodMiniType<string>, value: string, claim: string): string {
+function checkedClaim(
+  schema: z.ZodMiniType<string>,
+  value: string,
+  claim: string,
+): { outcome: "ok"; value: string } | Refusal {
   const result = z.safeParse(schema, value);
-  if (result.success) return result.data;
+  if (result.success) return { outcome: "ok", value: result.data };
   const [issue] = result.error.issues;
-  throw refuse(issue ? describeIssue(`${claim} claim`, issue) : `${claim} claim is invalid`);
+  return invalid(issue ? describeIssue(`${claim} claim`, issue) : `${claim} claim is invalid`);
 }

@@ -1,7 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import type { Config } from "../config/config";
-import { retCodeResponse } from "../http/respond";
+import { outcomeResponse } from "../http/answer";
 import { logEvent } from "../observability/log";
 
 /**
@@ -10,10 +9,9 @@ import { logEvent } from "../observability/log";
  * HTTPS; anything else gets 403 retCode 16, since replaying a body after a redirect would
  * already have sent it in the clear. HSTS (from secureHeaders) keeps browsers on HTTPS.
  */
-export function requireHttps(config: Config): MiddlewareHandler<AppEnv> {
-  const enforced = config.environment === "production" || config.environment === "staging";
-  return async (c, next) => {
-    if (!enforced || c.req.url.startsWith("https:")) return next();
+export function requireHttps(options: { readonly enforced: boolean }): MiddlewareHandler<AppEnv> {
+  return async function requireHttps(c, next) {
+    if (!options.enforced || c.req.url.startsWith("https:")) return next();
     if (c.req.method === "GET" || c.req.method === "HEAD") {
       const url = new URL(c.req.url);
       url.protocol = "https:";
@@ -22,6 +20,6 @@ export function requireHttps(config: Config): MiddlewareHandler<AppEnv> {
     // First in the chain, before the request log: logged here, since a caller configured
     // with an http:// URL (CEC, a backend) is worth an operator's attention.
     logEvent("warn", "plain_http_refused", { method: c.req.method });
-    return retCodeResponse("httpsRequired", { detail: "resend this request over https://" });
+    return outcomeResponse("httpsRequired", "api", "resend this request over https://");
   };
 }

@@ -1,10 +1,21 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import type { Config } from "../config/config";
+import type { SessionConfig } from "../config/config";
+import { answer } from "../http/answer";
+import { presentedSessionValue, setSessionCookie } from "../http/session-cookie";
 import { note } from "../observability/audit";
-import { ServiceError } from "../ret-codes";
-import { presentedSessionValue, setSessionCookie } from "../sessions/session-cookie";
-import { renewSession, verifySession } from "../sessions/sessions";
+import type { SessionClaims } from "../sessions/session-value";
+import type { OpenedSession, SessionVerdict } from "../sessions/sessions";
+import { refuse } from "../verdict";
+
+export interface RequireSessionOptions {
+  /** Decides a presented `ccmessaging-token` value (src/sessions/sessions.ts `verifySession`). */
+  readonly verify: (c: Context<AppEnv>, value: string) => Promise<SessionVerdict>;
+  /** A renewed session when one is due, else undefined (`renewSession`). */
+  readonly renew: (claims: SessionClaims) => Promise<OpenedSession | undefined>;
+  /** The cookie's attributes, for the renewed cookie. */
+  readonly session: SessionConfig;
+}
 
 /**
  * Requires a valid `ccmessaging-token` (cookie or header). The handler finds the
@@ -12,22 +23,22 @@ import { renewSession, verifySession } from "../sessions/sessions";
  * on the way out: the response carries a fresh cookie with the same session id.
  *
  * @example
- * app.get("/v1/web-channel/me", requireSession(config), (c) => c.json(c.var.session))
+ * app.get("/v1/web-channel/me", requireSession(options), (c) => c.json(c.var.session))
  */
-export function requireSession(config: Config): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+export function requireSession(options: RequireSessionOptions): MiddlewareHandler<AppEnv> {
+  return async function requireSession(c, next) {
     const value = presentedSessionValue(c.req.raw);
-    if (!value)
-      throw new ServiceError("malformedRequest", "no ccmessaging-token cookie or header", { status: 401 });
-    const verdict = await verifySession(config, c.env.TOKENS, value);
-    if (verdict.outcome !== "ok") throw new ServiceError(verdict.outcome, verdict.reason);
+    if (!value) return answer(c, refuse("credentialMissing", "no ccmessaging-token cookie or header"));
+    const verdict = await options.verify(c, value);
+    if (verdict.outcome !== "ok") return answer(c, verdict);
     const { tenantId, channelId, userId } = verdict.claims;
     note(c, { tenant: tenantId, channelId, userId });
     c.set("session", verdict.claims);
     await next();
     if (c.res.status >= 400) return;
-    const renewed = await renewSession(config, verdict.claims);
-    if (renewed)
-      setSessionCookie(c, config.session, renewed.value, (renewed.claims.expireTime - Date.now()) / 1000);
+    const renewed = await options.renew(verdict.claims);
+    if (renewed) {
+      setSessionCookie(c, options.session, renewed.value, (renewed.claims.expireTime - Date.now()) / 1000);
+    }
   };
 }

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import type { Outcome } from "../ret-codes";
-import type { SecurityEventKind } from "./security-events";
+import type { Outcome } from "../outcomes";
+import type { SecurityEventKind } from "../verdict";
 
 /**
  * What a request decided, noted by the code that decided it and read once, by the

@@ -1,8 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import type { Config } from "../config/config";
 import { REQUEST_ID_PATTERN } from "../constants";
-import { RET_CODES } from "../ret-codes";
+import { OUTCOMES } from "../outcomes";
 import { describeCaller } from "./caller";
 import { logEvent } from "./log";
 import { writeMetric } from "./metrics";
@@ -26,13 +25,21 @@ export function clientRequestIdOf(request: Request): string | undefined {
   return incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : undefined;
 }
 
+export interface ObserveOptions {
+  /** TENANT_SPACE_IDS: a tenant is logged only once known to be served. */
+  readonly servedTenants: ReadonlySet<string>;
+  /** LOG_USER_IDS: `hashed` logs a keyed hash of (tenant, user id), `raw` the id. */
+  readonly userIds: "hashed" | "raw";
+  readonly pseudonymKey: CryptoKey;
+}
+
 /**
  * First in the chain: gives the request its id (returned as X-Request-Id), and when the
  * answer is ready writes one structured log line, the security events the decision
  * carries, a metrics data point and the isolate's counters.
  */
-export function observe(config: Config): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
+  return async function observe(c, next) {
     const started = Date.now();
     const requestId = requestIdFor(c.req.raw);
     c.set("requestId", requestId);
@@ -46,16 +53,16 @@ export function observe(config: Config): MiddlewareHandler<AppEnv> {
     const matched = c.req.routePath;
     const route = matched === "/*" || matched === "*" ? "unmatched" : matched;
     const outcome = audit.outcome ?? (status < 400 ? "ok" : undefined);
-    const retCode = audit.outcome ? RET_CODES[audit.outcome].retCode : undefined;
+    const retCode = audit.outcome ? OUTCOMES[audit.outcome].retCode : undefined;
     // An unserved tenant is whatever the caller sent: logged only once known to be served.
     const tenant =
-      audit.tenant !== undefined && config.tenantSpaceIds.has(audit.tenant) ? audit.tenant : undefined;
+      audit.tenant !== undefined && options.servedTenants.has(audit.tenant) ? audit.tenant : undefined;
     const user =
       audit.userId === undefined
         ? undefined
-        : config.logging.userIds === "raw"
+        : options.userIds === "raw"
           ? audit.userId
-          : await pseudonymise(config.logging.pseudonymKey, audit.tenant, audit.userId);
+          : await pseudonymise(options.pseudonymKey, audit.tenant, audit.userId);
     const { caller, asn, colo } = describeCaller(c.req.raw);
     const latencyMs = Date.now() - started;
 

@@ -3,22 +3,12 @@ import {
   REPEATED_FAILURE_TRACKED_MAX,
   REPEATED_FAILURE_WINDOW_MS,
 } from "../constants";
-import type { Outcome } from "../ret-codes";
-import { UNKNOWN_KID } from "../tokens/token";
-import { REVOKED, USER_REVOKED } from "../tokens/validate-token";
+import type { Outcome } from "../outcomes";
+import type { SecurityEventKind } from "../verdict";
 import { logEvent } from "./log";
 import { countSecurityEvent } from "./stats";
 
-export type SecurityEventKind =
-  | "unknown_kid"
-  | "forged_session_value"
-  | "revoked_token_presented"
-  | "rate_limit_hit"
-  | "repeated_failures"
-  /** An identity token no key can verify: no single key matches, or a header the verifier does not support. */
-  | "identity_token_unusable"
-  /** An Authorization header that holds no accepted API key (the key itself is never logged). */
-  | "api_key_rejected";
+export type { SecurityEventKind };
 
 /** What a finished request decided, as the request log has it. */
 export interface Decision {
@@ -50,25 +40,15 @@ const FAILED_ATTEMPTS = new Set<Outcome>([
  */
 const failures = new Map<string, { since: number; count: number }>();
 
-/** Emits the security events a decision carries, each as its own log record. */
+/**
+ * Emits the security event a decision carries (as its deciding code marked it), and
+ * `repeated_failures` when this isolate has counted enough failures on one identity or
+ * address class; each as its own log record.
+ */
 export function reportSecurityEvents(decision: Decision, now = Date.now()): SecurityEventKind[] {
   const kinds: SecurityEventKind[] = [];
   const { outcome, reason, route } = decision;
-  // Our tokens (tokenInvalid) and enterprise identity tokens (identityInvalid) alike.
-  if ((outcome === "tokenInvalid" || outcome === "identityInvalid") && reason === UNKNOWN_KID) {
-    kinds.push("unknown_kid");
-  }
-  if (
-    outcome === "tokenInvalid" &&
-    route.startsWith("/v1/web-channel") &&
-    reason?.startsWith("session value")
-  ) {
-    kinds.push("forged_session_value");
-  }
-  if (outcome === "tokenRevoked" && (reason === REVOKED || reason === USER_REVOKED)) {
-    kinds.push("revoked_token_presented");
-  }
-  if (outcome === "rateLimited") kinds.push("rate_limit_hit");
+  // Marked by the code that decided (src/verdict.ts): never inferred from a reason's words.
   if (decision.securityEvent) kinds.push(decision.securityEvent);
   if (outcome && FAILED_ATTEMPTS.has(outcome) && decision.user && countFailure(decision.user, now)) {
     kinds.push("repeated_failures");

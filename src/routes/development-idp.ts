@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { NO_STORE, respond } from "../http/respond";
+import { answer, NO_STORE } from "../http/answer";
 import { DEMO_USERS, developmentJwks, mintDevelopmentIdentity } from "../identity/development-idp";
+import { refuse } from "../verdict";
 
 /**
  * `/dev/idp`: the built-in development identity provider. Mounted only when
@@ -16,9 +17,10 @@ export function developmentIdpRoute() {
       const user = c.req.query("user") ?? "";
       const demo = DEMO_USERS[user];
       if (!demo)
-        return respond(c, "malformedRequest", {
-          detail: `user must be one of ${Object.keys(DEMO_USERS).join(", ")}`,
-        });
+        return answer(
+          c,
+          refuse("malformedRequest", `user must be one of ${Object.keys(DEMO_USERS).join(", ")}`),
+        );
       return c.json(
         {
           idToken: await mintDevelopmentIdentity(user),

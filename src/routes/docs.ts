@@ -3,6 +3,7 @@ import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
 import { docsPolicy } from "../http/content-security";
 import { openApiDocument } from "../openapi/document";
+import type { Operation } from "../openapi/operation";
 
 /**
  * Scalar's standalone bundle, one exact file of one exact version, pinned by Subresource
@@ -48,3 +49,26 @@ export function docsRoute(config: Config) {
   if (config.docs) route.get("/docs", (c) => c.html(REFERENCE_PAGE, 200, PAGE_HEADERS));
   return route;
 }
+
+export const docsOperations = (config: Config): readonly Operation[] => [
+  {
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document",
+    security: "none",
+    success: { 200: { description: "OpenAPI 3.1" } },
+    refusals: [],
+  },
+  ...(config.docs
+    ? [
+        {
+          method: "get",
+          path: "/docs",
+          summary: "The interactive reference (HTML)",
+          security: "none",
+          success: { 200: { description: "The page" } },
+          refusals: [],
+        } as const,
+      ]
+    : []),
+];

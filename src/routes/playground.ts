@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
+import { NO_STORE } from "../http/answer";
 import { PLAYGROUND_POLICY } from "../http/content-security";
-import { NO_STORE } from "../http/respond";
 
 /**
  * `/playground`: the integration playground (public/playground, Workers static assets),

@@ -1,28 +1,49 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
-import { limitBody, readJsonBody } from "../http/json-body";
-import { NO_STORE } from "../http/respond";
-import { requireApiKey } from "../middleware/api-key";
+import { answer, NO_STORE } from "../http/answer";
+import { jsonBody, limitBody } from "../http/json-body";
+import { requireApiKey } from "../middleware/callers";
 import { note } from "../observability/audit";
-import { ServiceError } from "../ret-codes";
-import { revokeUser } from "../revocations/user-revocation";
-import { revokeUserRequest } from "../schemas";
+import { BODY_REFUSALS, type Operation } from "../openapi/operation";
+import { revokeUser } from "../revocations/revoke-user";
+import { revokeUserRequest, userRevocationAnswer } from "../schemas";
+import { credentialState } from "../state/state-for";
 
 /**
- * `/v1/revocations`: an enterprise backend ends everything one user holds (an employee
- * leaves, an account closes, a device is stolen). API key only, rate-limited per key as
- * issuance is; a signed-in user's identity token cannot call it.
+ * `/v1/revocations`: an enterprise backend ends everything one user holds. API key
+ * only, with the API key's budget as issuance has; a signed-in user's identity token
+ * cannot call it.
  */
 export function revocationsRoute(config: Config) {
-  return new Hono<AppEnv>().post("/", requireApiKey(config), limitBody, async (c) => {
-    const request = await readJsonBody(c, revokeUserRequest);
-    if (!config.tenantSpaceIds.has(request.tenantSpaceId)) {
-      throw new ServiceError("tenantNotServed", "tenantSpaceId");
-    }
-    note(c, { tenant: request.tenantSpaceId, userId: request.userId });
-    const revokedBefore = await revokeUser(c.env.TOKENS, request);
-    note(c, { reason: "user revoked" });
-    return c.json({ revokedBefore: new Date(revokedBefore * 1000).toISOString() }, 200, NO_STORE);
-  });
+  return new Hono<AppEnv>().post(
+    "/",
+    requireApiKey({ apiKeys: config.apiKeys }),
+    limitBody,
+    jsonBody(revokeUserRequest),
+    async (c) => {
+      const request = c.req.valid("json");
+      note(c, { tenant: request.tenantSpaceId, userId: request.userId });
+      const result = await revokeUser(config, credentialState(config, c.env), request);
+      if (result.outcome !== "ok") return answer(c, result);
+      note(c, { reason: "user revoked" });
+      return c.json({ revokedBefore: new Date(result.revokedBefore * 1000).toISOString() }, 200, NO_STORE);
+    },
+  );
 }
+
+export const revocationsOperations: readonly Operation[] = [
+  {
+    method: "post",
+    path: "/v1/revocations",
+    summary: "Revoke a user: every token and session issued to them until now",
+    description:
+      "Every token issued to the user in the tenant at or before revokedBefore fails validation (retCode 6), " +
+      "and every web-channel session opened at or before it fails verification. A token issued from the next " +
+      "second on works normally. Idempotent; a later call moves revokedBefore forward.",
+    security: "apiKey",
+    body: revokeUserRequest,
+    success: { 200: { description: "Revoked", schema: userRevocationAnswer } },
+    refusals: [...BODY_REFUSALS, "unauthorized", "tenantNotServed", "rateLimited", "serviceUnavailable"],
+  },
+];

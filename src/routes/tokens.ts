@@ -1,61 +1,88 @@
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as z from "zod/mini";
+import { issueBodyFor, permittedIssue } from "../access/callers";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
-import { limitBody, readJsonBody } from "../http/json-body";
-import { NO_STORE } from "../http/respond";
-import { requireApiKey, requireCaller } from "../middleware/api-key";
+import { answer, NO_STORE } from "../http/answer";
+import { limitBody, readJson } from "../http/json-body";
+import { requireApiKey, requireIssuer } from "../middleware/callers";
 import { note } from "../observability/audit";
-import { ServiceError } from "../ret-codes";
+import { BODY_REFUSALS, type Operation } from "../openapi/operation";
 import {
-  type IssueTokenRequest,
   identityIssueTokenRequest,
+  issuedTokenAnswer,
   issueTokenRequest,
+  parseInput,
   tokenIdParam,
 } from "../schemas";
+import { credentialState } from "../state/state-for";
 import { issueToken } from "../tokens/issue-token";
-import { revokeToken } from "../tokens/revoke-token";
+import { refuse } from "../verdict";
 
 /** `/v1/tokens`: issued to an enterprise backend (API key) or a signed-in user (identity token). */
 export function tokensRoute(config: Config) {
   return new Hono<AppEnv>()
-    .post("/", requireCaller(config), limitBody, async (c) => {
-      const request = await issueRequestFor(config, c);
+    .post("/", requireIssuer(issuerOptions(config)), limitBody, readJson, async (c) => {
+      const { caller } = c.var;
+      const body = parseInput(issueBodyFor(caller), c.var.json);
+      if (body.outcome !== "ok") return answer(c, body);
+      const permitted = permittedIssue(caller, body.value, config.tenantSpaceIds);
+      if (permitted.outcome !== "ok") return answer(c, permitted);
+      const { request } = permitted;
       note(c, { tenant: request.tenantSpaceId, userId: request.userId });
-      const issued = await issueToken(config, c.env.TOKENS, request);
+      const result = await issueToken(config, credentialState(config, c.env), request);
+      if (result.outcome !== "ok") return answer(c, result);
       note(c, { reason: "token issued", kid: config.signingKeys.current.kid });
-      return c.json(issued, 201, NO_STORE);
+      return c.json(result.issued, 201, NO_STORE);
     })
-    .delete("/:tokenId", requireApiKey(config), async (c) => {
+    .delete("/:tokenId", requireApiKey({ apiKeys: config.apiKeys }), async (c) => {
       const tokenId = c.req.param("tokenId");
       if (!z.safeParse(tokenIdParam, tokenId).success) {
-        throw new ServiceError("malformedRequest", "tokenId is not a token id");
+        return answer(c, refuse("malformedRequest", "tokenId is not a token id"));
       }
-      await revokeToken(c.env.TOKENS, tokenId);
+      await credentialState(config, c.env).revokeToken(tokenId, Math.floor(Date.now() / 1000));
       note(c, { reason: "token revoked" });
       return c.body(null, 204, NO_STORE);
     });
 }
 
-/**
- * What to issue. A backend names the user; a signed-in user gets a token for itself
- * only: the body may repeat its identity but not name another, and may ask only for a
- * tenant its identity provider is allowed to serve.
- */
-async function issueRequestFor(config: Config, c: Context<AppEnv>): Promise<IssueTokenRequest> {
-  const caller = c.var.caller;
-  if (caller.kind === "apiKey") return readJsonBody(c, issueTokenRequest);
-  const { identity } = caller;
-  const body = await readJsonBody(c, identityIssueTokenRequest);
-  for (const field of ["userId", "userName"] as const) {
-    if (body[field] !== undefined && body[field] !== identity[field]) {
-      throw new ServiceError("notPermitted", `${field} is not the signed-in user's`);
-    }
-  }
-  if (!config.tenantSpaceIds.has(body.tenantSpaceId))
-    throw new ServiceError("tenantNotServed", "tenantSpaceId");
-  if (!identity.tenantSpaceIds.has(body.tenantSpaceId)) {
-    throw new ServiceError("notPermitted", "tenantSpaceId is not allowed for this identity provider");
-  }
-  return { ...body, userId: identity.userId, userName: identity.userName };
-}
+const issuerOptions = ({ apiKeys, identityIssuers, clockToleranceSeconds }: Config) => ({
+  apiKeys,
+  identityIssuers,
+  clockToleranceSeconds,
+});
+
+export const tokensOperations: readonly Operation[] = [
+  {
+    method: "post",
+    path: "/v1/tokens",
+    summary: "Issue a token",
+    description:
+      "With an API key the body names the user. With an identity token from IDENTITY_ISSUERS the user comes " +
+      "from its claims; userId and userName may then be omitted (schema IdentityIssueTokenRequest).",
+    security: "apiKeyOrIdentity",
+    body: z.union([issueTokenRequest, identityIssueTokenRequest]),
+    success: { 201: { description: "Issued", schema: issuedTokenAnswer } },
+    refusals: [
+      ...BODY_REFUSALS,
+      "unauthorized",
+      "identityInvalid",
+      "identityProviderUnavailable",
+      "notPermitted",
+      "tenantNotServed",
+      "rateLimited",
+      "serviceUnavailable",
+    ],
+  },
+  {
+    method: "delete",
+    path: "/v1/tokens/{tokenId}",
+    summary: "Revoke a token",
+    description:
+      "From then on validation answers retCode 6, and so does every web-channel session the token opened.",
+    security: "apiKey",
+    parameters: { tokenId: tokenIdParam },
+    success: { 204: { description: "Revoked (idempotent)" } },
+    refusals: ["malformedRequest", "unauthorized", "rateLimited", "serviceUnavailable"],
+  },
+];

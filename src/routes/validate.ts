@@ -1,28 +1,51 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
-import { limitBody, readJsonBody } from "../http/json-body";
-import { respond } from "../http/respond";
-import { enforceTokenLimit } from "../middleware/rate-limit";
+import { answer } from "../http/answer";
+import { jsonBody, limitBody } from "../http/json-body";
 import { note } from "../observability/audit";
-import { validateRequest } from "../schemas";
+import { BODY_REFUSALS, type Operation, TOKEN_VERDICTS } from "../openapi/operation";
+import { tokenLimit } from "../rate-limits";
+import { retCodeAnswer, validateRequest } from "../schemas";
+import { credentialState } from "../state/state-for";
 import { validateToken } from "../tokens/validate-token";
 
 /**
- * CEC's validate call (first seed, Tables 1 and 2). Every verdict about the token is
- * HTTP 200 with its `retCode`; only failures of the call itself (malformed request,
- * rate limited, unavailable) use another status. See the README's retCode table.
+ * CEC's validate call (Huawei, "Developing a Token Generation Mechanism and Token
+ * Authentication API", Tables 1 and 2). Every verdict about the token is HTTP 200 with
+ * its `retCode` (the `validate` surface of src/outcomes.ts); only failures of the call
+ * itself (malformed request, rate limited, unavailable) use another status.
  */
 export function validateRoute(config: Config) {
-  return new Hono<AppEnv>().post("/", limitBody, async (c) => {
-    const request = await readJsonBody(c, validateRequest);
-    note(c, { tenant: request.tenantSpaceId, userId: request.userId });
-    await enforceTokenLimit(c.env, request.Token);
-    const verdict = await validateToken(config, c.env.TOKENS, request);
-    if (verdict.outcome === "ok") {
+  return new Hono<AppEnv>()
+    .use(async function validateSurface(c, next) {
+      c.set("surface", "validate");
+      await next();
+    })
+    .post("/", limitBody, jsonBody(validateRequest), async (c) => {
+      const request = c.req.valid("json");
+      note(c, { tenant: request.tenantSpaceId, userId: request.userId });
+      const overLimit = await tokenLimit(c.env.TOKEN_LIMITER, request.Token);
+      if (overLimit) return answer(c, overLimit);
+      const verdict = await validateToken(config, credentialState(config, c.env), request);
+      if (verdict.outcome !== "ok") return answer(c, verdict);
       note(c, { kid: verdict.kid });
-      return respond(c, "ok");
-    }
-    return respond(c, verdict.outcome, { detail: verdict.reason, status: 200 });
-  });
+      return answer(c, "ok");
+    });
 }
+
+export const validateOperations = (config: Config): readonly Operation[] => [
+  {
+    method: "post",
+    path: config.validatePath,
+    summary: "Validate a token (called by CEC)",
+    description:
+      "Huawei CEC's token authentication API. Every verdict about the token is HTTP 200 with its retCode; " +
+      'retCode 0 with message "validate success" means valid.',
+    security: "none",
+    surface: "validate",
+    body: validateRequest,
+    success: { 200: { description: "retCode 0: valid", schema: retCodeAnswer } },
+    refusals: [...BODY_REFUSALS, ...TOKEN_VERDICTS, "rateLimited", "serviceUnavailable"],
+  },
+];

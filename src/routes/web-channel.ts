@@ -1,39 +1,50 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config/config";
+import { answer, NO_STORE } from "../http/answer";
 import { percentEncodeUtf8 } from "../http/header-value";
-import { limitBody, readJsonBody } from "../http/json-body";
-import { NO_STORE, respond } from "../http/respond";
-import { enforceTokenLimit } from "../middleware/rate-limit";
+import { jsonBody, limitBody } from "../http/json-body";
+import { clearSessionCookie, presentedSessionValue, setSessionCookie } from "../http/session-cookie";
 import { requireSession } from "../middleware/require-session";
 import { note } from "../observability/audit";
-import { retCodeBody } from "../ret-codes";
-import { openSessionRequest } from "../schemas";
-import { clearSessionCookie, presentedSessionValue, setSessionCookie } from "../sessions/session-cookie";
-import { endSession, openSession, verifySession } from "../sessions/sessions";
+import { BODY_REFUSALS, type Operation, TOKEN_VERDICTS } from "../openapi/operation";
+import { retCodeBody } from "../outcomes";
+import { tokenLimit } from "../rate-limits";
+import { openedSessionAnswer, openSessionRequest, sessionIdentityAnswer } from "../schemas";
+import { endSession, openSession, renewSession, verifySession } from "../sessions/sessions";
+import { credentialState } from "../state/state-for";
 
-/** `/v1/web-channel`: the `ccmessaging-token` session (second seed). */
+/**
+ * `/v1/web-channel`: the `ccmessaging-token` session (Huawei, "Web Channel Interface
+ * Authentication").
+ */
 export function webChannelRoute(config: Config) {
+  const session = requireSession({
+    verify: (c, value) => verifySession(config, credentialState(config, c.env), value),
+    renew: (claims) => renewSession(config, claims),
+    session: config.session,
+  });
   return new Hono<AppEnv>()
-    .post("/sessions", limitBody, async (c) => {
-      const request = await readJsonBody(c, openSessionRequest);
+    .post("/sessions", limitBody, jsonBody(openSessionRequest), async (c) => {
+      const request = c.req.valid("json");
       // The channel is the caller's word until the session opens: logged only then.
       note(c, { tenant: request.tenantSpaceId, userId: request.userId });
-      await enforceTokenLimit(c.env, request.Token);
-      const opened = await openSession(config, c.env.TOKENS, request);
-      if (opened.outcome !== "ok") return respond(c, opened.outcome, { detail: opened.reason });
+      const overLimit = await tokenLimit(c.env.TOKEN_LIMITER, request.Token);
+      if (overLimit) return answer(c, overLimit);
+      const opened = await openSession(config, credentialState(config, c.env), request);
+      if (opened.outcome !== "ok") return answer(c, opened);
       note(c, { outcome: "ok", reason: "session opened", channelId: request.channelId });
       const { claims, value } = opened;
       setSessionCookie(c, config.session, value, (claims.expireTime - claims.createTime) / 1000);
-      const session = {
+      const answered = {
         tenantId: claims.tenantId,
         channelId: claims.channelId,
         userId: claims.userId,
         expiresAt: new Date(claims.expireTime).toISOString(),
       };
-      return c.json({ ...retCodeBody("ok"), session }, 200, NO_STORE);
+      return c.json({ ...retCodeBody("ok"), session: answered }, 200, NO_STORE);
     })
-    .get("/verify", requireSession(config), (c) => {
+    .get("/verify", session, (c) => {
       const { tenantId, channelId, userId } = c.var.session;
       // Percent-encoded UTF-8 (README, "Web-channel sessions"): any id a session holds fits a header.
       return c.body(null, 204, {
@@ -43,7 +54,7 @@ export function webChannelRoute(config: Config) {
         "X-CEC-User-Id": percentEncodeUtf8(userId),
       });
     })
-    .get("/me", requireSession(config), (c) => {
+    .get("/me", session, (c) => {
       const { tenantId, channelId, userId, createTime, expireTime } = c.var.session;
       return c.json(
         {
@@ -61,13 +72,79 @@ export function webChannelRoute(config: Config) {
       // Idempotent: whatever was presented, the browser is told to drop the cookie; a
       // session is ended only by a value that verifies, so a stale cookie cannot end a newer one.
       const value = presentedSessionValue(c.req.raw);
-      const verdict = value ? await verifySession(config, c.env.TOKENS, value) : undefined;
+      const state = credentialState(config, c.env);
+      const verdict = value ? await verifySession(config, state, value) : undefined;
       if (verdict?.outcome === "ok") {
         const { tenantId, channelId, userId } = verdict.claims;
         note(c, { tenant: tenantId, channelId, userId, reason: "session ended" });
-        await endSession(config, c.env.TOKENS, verdict.claims);
+        await endSession(state, verdict.claims);
       }
       clearSessionCookie(c, config.session);
       return c.body(null, 204, NO_STORE);
     });
 }
+
+/** What a route behind requireSession can refuse. */
+const SESSION_REFUSALS = [
+  "credentialMissing",
+  "tokenInvalid",
+  "tokenExpired",
+  "tokenRevoked",
+  "rateLimited",
+  "serviceUnavailable",
+] as const;
+
+const cookieSet = { "Set-Cookie": "ccmessaging-token, renewed in the session's last quarter" };
+
+export const webChannelOperations: readonly Operation[] = [
+  {
+    method: "post",
+    path: "/v1/web-channel/sessions",
+    summary: "Open a web-channel session (sets the ccmessaging-token cookie)",
+    security: "none",
+    body: openSessionRequest,
+    success: {
+      200: {
+        description: "Opened",
+        schema: openedSessionAnswer,
+        headers: { "Set-Cookie": "ccmessaging-token" },
+      },
+    },
+    refusals: [...BODY_REFUSALS, ...TOKEN_VERDICTS, "originNotAllowed", "rateLimited", "serviceUnavailable"],
+  },
+  {
+    method: "delete",
+    path: "/v1/web-channel/sessions",
+    summary: "End the web-channel session (clears the cookie)",
+    description: "Final: no renewal, concurrent or later, brings the session back.",
+    security: "none",
+    success: { 204: { description: "Ended, or there was nothing to end" } },
+    refusals: ["originNotAllowed", "rateLimited", "serviceUnavailable"],
+  },
+  {
+    method: "get",
+    path: "/v1/web-channel/verify",
+    summary: "Verify the session (forward auth)",
+    security: "session",
+    success: {
+      204: {
+        description: "Valid",
+        headers: {
+          "X-CEC-Tenant-Id": "the tenant id, percent-encoded UTF-8 (RFC 3986; A-Z a-z 0-9 - . _ ~ kept)",
+          "X-CEC-Channel-Id": "the channel id, encoded the same way",
+          "X-CEC-User-Id": "the user id, encoded the same way",
+          ...cookieSet,
+        },
+      },
+    },
+    refusals: SESSION_REFUSALS,
+  },
+  {
+    method: "get",
+    path: "/v1/web-channel/me",
+    summary: "The session's identity",
+    security: "session",
+    success: { 200: { description: "The identity", schema: sessionIdentityAnswer, headers: cookieSet } },
+    refusals: SESSION_REFUSALS,
+  },
+];

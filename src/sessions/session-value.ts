@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { MAX_SESSION_VALUE_LENGTH } from "../constants";
 import { decodeBase64url, utf8 } from "../crypto/encoding";
 import type { SigningKeyRing } from "../crypto/signing-keys";
+import { type Refusal, refuse } from "../verdict";
 
 /**
  * The `ccmessaging-token` value, in the second seed's format: the Base64 of a JSON
@@ -70,11 +71,11 @@ function serialise(claims: SessionClaims, kid: string, mac: string): string {
   return btoa(String.fromCharCode(...utf8(JSON.stringify({ ...fields, kid, mac }))));
 }
 
-export type SessionDecoding =
-  | { readonly ok: true; readonly claims: SessionClaims }
-  | { readonly ok: false; readonly outcome: "tokenInvalid" | "tokenExpired"; readonly reason: string };
+export type SessionDecoding = { readonly outcome: "ok"; readonly claims: SessionClaims } | Refusal;
 
-const refuse = (reason: string): SessionDecoding => ({ ok: false, outcome: "tokenInvalid", reason });
+/** Not a value we made: a forgery, or an altered copy of one. */
+const forged = (reason: string): Refusal =>
+  refuse("tokenInvalid", reason, { securityEvent: "forged_session_value" });
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -87,20 +88,20 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  * others means no altered value, however harmless, is ever accepted.
  */
 export async function decodeSessionValue(keys: SigningKeyRing, value: string): Promise<SessionDecoding> {
-  if (value.length > MAX_SESSION_VALUE_LENGTH) return refuse("session value too long");
+  if (value.length > MAX_SESSION_VALUE_LENGTH) return forged("session value too long");
   let base64: string;
   try {
     base64 = decodeURIComponent(value);
   } catch {
-    return refuse("session value is not URL-encoded");
+    return forged("session value is not URL-encoded");
   }
-  if (!BASE64.test(base64) || base64.length % 4 !== 0) return refuse("session value is not Base64");
+  if (!BASE64.test(base64) || base64.length % 4 !== 0) return forged("session value is not Base64");
   let parsed: unknown;
   try {
     const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
     parsed = JSON.parse(strictUtf8.decode(bytes));
   } catch {
-    return refuse("session value is not Base64 of JSON");
+    return forged("session value is not Base64 of JSON");
   }
   const shape = z.safeParse(storedShape, parsed);
   if (!shape.success) {
@@ -108,17 +109,17 @@ export async function decodeSessionValue(keys: SigningKeyRing, value: string): P
     const previous = z.safeParse(previousVersionShape, parsed);
     const previousVersion = previous.success && !Object.hasOwn(parsed as object, "tokenRef");
     return previousVersion
-      ? { ok: false, outcome: "tokenExpired", reason: "session from an earlier version" }
-      : refuse("session value lacks required fields");
+      ? refuse("tokenExpired", "session from an earlier version")
+      : forged("session value lacks required fields");
   }
   const { kid, mac, ...claims } = shape.data;
   if (serialise(claims, kid, mac) !== base64 || (value !== base64 && value !== encodeURIComponent(base64))) {
-    return refuse("session value is not in canonical form");
+    return forged("session value is not in canonical form");
   }
   const key = keys.byKid.get(kid);
   const macBytes = decodeBase64url(mac);
-  if (!key || !macBytes) return refuse("session value made with an unknown key");
+  if (!key || !macBytes) return forged("session value made with an unknown key");
   // crypto.subtle.verify compares the MAC in constant time.
   const genuine = await crypto.subtle.verify("HMAC", key, new Uint8Array(macBytes), macInput(claims, kid));
-  return genuine ? { ok: true, claims } : refuse("session value does not verify");
+  return genuine ? { outcome: "ok", claims } : forged("session value does not verify");
 }

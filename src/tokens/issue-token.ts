@@ -1,12 +1,9 @@
 import type * as z from "zod/mini";
 import type { Config } from "../config/config";
-import { TOKEN_ID_BYTES } from "../constants";
-import { randomBase64url } from "../crypto/encoding";
-import { recordExpiration } from "../kv";
-import { ServiceError } from "../ret-codes";
 import type { IssueTokenRequest, issuedTokenAnswer } from "../schemas";
+import type { CredentialState } from "../state/credential-state";
+import { type Refusal, refuse } from "../verdict";
 import { signToken } from "./token";
-import { writeTokenRecord } from "./token-store";
 
 /** `expiresIn`: seconds from now; may be less than asked for (never more than TOKEN_TTL_SECONDS). */
 export type IssuedToken = z.output<typeof issuedTokenAnswer>;
@@ -17,35 +14,27 @@ export function grantedTtl(requested: number | undefined, maximum: number): numb
 }
 
 /**
- * Signs a token for the identity and writes its record. The record is written before
- * the token is returned: a token whose record could not be written is never handed out.
+ * Signs a token for the identity and records it. The record is written before the token
+ * is returned: a token whose record could not be written is never handed out. Whoever
+ * calls has already been allowed to ask for this identity (src/access).
  */
 export async function issueToken(
   config: Config,
-  kv: KVNamespace,
+  state: CredentialState,
   request: IssueTokenRequest,
   now = Math.floor(Date.now() / 1000),
-): Promise<IssuedToken> {
-  if (!config.tenantSpaceIds.has(request.tenantSpaceId)) {
-    throw new ServiceError("tenantNotServed", "tenantSpaceId");
-  }
+): Promise<{ readonly outcome: "ok"; readonly issued: IssuedToken } | Refusal> {
+  if (!config.tenantSpaceIds.has(request.tenantSpaceId)) return refuse("tenantNotServed", "tenantSpaceId");
   const expiresIn = grantedTtl(request.ttlSeconds, config.tokenTtlSeconds);
-  const tokenId = randomBase64url(TOKEN_ID_BYTES);
-  const expiresAt = now + expiresIn;
-  const token = await signToken(config.signingKeys, {
-    tokenId,
-    userId: request.userId,
-    userName: request.userName,
+  const facts = {
+    tokenId: await state.newTokenId(request),
     tenantSpaceId: request.tenantSpaceId,
+    userId: request.userId,
     issuedAt: now,
-    expiresAt,
-  });
-  const lastValidSecond = expiresAt + config.clockToleranceSeconds;
-  await writeTokenRecord(
-    kv,
-    tokenId,
-    { state: "issued", exp: expiresAt },
-    recordExpiration(lastValidSecond, now),
-  );
-  return { token, tokenId, expiresAt: new Date(expiresAt * 1000).toISOString(), expiresIn };
+    expiresAt: now + expiresIn,
+  };
+  const token = await signToken(config.signingKeys, { ...facts, userName: request.userName });
+  await state.recordIssued(facts);
+  const expiresAt = new Date(facts.expiresAt * 1000).toISOString();
+  return { outcome: "ok", issued: { token, tokenId: facts.tokenId, expiresAt, expiresIn } };
 }

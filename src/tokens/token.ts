@@ -1,6 +1,8 @@
 import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { MAX_TOKEN_LENGTH, TOKEN_ALGORITHM, TOKEN_ISSUER, TOKEN_TYPE } from "../constants";
+import { sha256Base64url } from "../crypto/encoding";
 import type { SigningKeyRing } from "../crypto/signing-keys";
+import { type Refusal, refuse } from "../verdict";
 
 /** What a token asserts: who it was issued for, and when it lives. */
 export interface TokenClaims {
@@ -14,8 +16,13 @@ export interface TokenClaims {
 }
 
 export type TokenCheck =
-  | { readonly ok: true; readonly claims: TokenClaims; readonly kid: string }
-  | { readonly ok: false; readonly outcome: "tokenInvalid" | "tokenExpired"; readonly reason: string };
+  | { readonly outcome: "ok"; readonly claims: TokenClaims; readonly kid: string }
+  | Refusal;
+
+/** How a token is named in storage and in the sessions it opens: never by its id itself. */
+export function tokenRefOf(tokenId: string): Promise<string> {
+  return sha256Base64url(tokenId);
+}
 
 export interface VerifyOptions {
   readonly keys: SigningKeyRing;
@@ -45,13 +52,18 @@ export function signToken(keys: SigningKeyRing, claims: TokenClaims): Promise<st
     .sign(keys.current.key);
 }
 
-const invalid = (reason: string): TokenCheck => ({ ok: false, outcome: "tokenInvalid", reason });
+const invalid = (reason: string): Refusal => refuse("tokenInvalid", reason);
 
 /** A refusal decided while resolving the key, carried out of jose's verify call. */
-class Refusal extends Error {}
+class KeyRefused extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.reason);
+  }
+}
 
-/** The reason given for a `kid` we do not hold: also a security event (unknown_kid). */
-export const UNKNOWN_KID = "unknown key id";
+/** A token signed under a `kid` we do not hold: a forgery, or a key retired too early. */
+export const unknownKid = (): Refusal =>
+  refuse("tokenInvalid", "unknown key id", { securityEvent: "unknown_kid" });
 
 /**
  * Checks a token we issued: cheap structural checks and the `kid` lookup first, then
@@ -65,9 +77,9 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   // signature work: the algorithm and the `kid` are checked there.
   let kid = "";
   const keyFor = (header: JWTHeaderParameters) => {
-    if (header.alg !== TOKEN_ALGORITHM) throw new Refusal("algorithm not accepted");
+    if (header.alg !== TOKEN_ALGORITHM) throw new KeyRefused(invalid("algorithm not accepted"));
     const key = typeof header.kid === "string" ? options.keys.byKid.get(header.kid) : undefined;
-    if (!key || typeof header.kid !== "string") throw new Refusal(UNKNOWN_KID);
+    if (!key || typeof header.kid !== "string") throw new KeyRefused(unknownKid());
     kid = header.kid;
     return key;
   };
@@ -95,13 +107,13 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
       return invalid("claims of the wrong type");
     }
     return {
-      ok: true,
+      outcome: "ok",
       kid,
       claims: { tokenId: jti, userId: sub, userName, tenantSpaceId, issuedAt: iat, expiresAt: exp },
     };
   } catch (error) {
-    if (error instanceof Refusal) return invalid(error.message);
-    if (error instanceof errors.JWTExpired) return { ok: false, outcome: "tokenExpired", reason: "expired" };
+    if (error instanceof KeyRefused) return error.refusal;
+    if (error instanceof errors.JWTExpired) return refuse("tokenExpired", "expired");
     if (error instanceof errors.JWSSignatureVerificationFailed) return invalid("signature does not verify");
     if (error instanceof errors.JOSEAlgNotAllowed) return invalid("algorithm not accepted");
     if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid)

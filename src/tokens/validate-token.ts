@@ -1,62 +1,68 @@
 import type { Config } from "../config/config";
-import { KV_PROPAGATION_GRACE_SECONDS } from "../constants";
-import type { Outcome } from "../ret-codes";
-import { isRevokedForUser } from "../revocations/user-revocation";
 import type { ValidateRequest } from "../schemas";
+import type { CredentialState, TokenFacts, TokenStanding } from "../state/credential-state";
+import { type Refusal, refuse } from "../verdict";
 import { type TokenClaims, verifyToken } from "./token";
-import { readTokenRecord, tokenRefOf } from "./token-store";
 
 export type Verdict =
   | { readonly outcome: "ok"; readonly claims: TokenClaims; readonly kid: string }
-  | { readonly outcome: Exclude<Outcome, "ok">; readonly reason: string };
-
-/** The reason given for a revoked token: also a security event (revoked_token_presented). */
-export const REVOKED = "token revoked";
-/** The reason given for a token or session of a revoked user (POST /v1/revocations). */
-export const USER_REVOKED = "user revoked";
+  | Refusal;
 
 const IDENTITY_FIELDS = ["userId", "userName", "tenantSpaceId"] as const;
 
 /**
  * CEC's question, "is this token genuine, alive and issued to this user?", answered.
- * Cheap checks first; the two KV reads (the token's record, the user's revocation), made
- * together, come last and only for a correctly signed token. A KV failure throws
- * (service unavailable): it is not a verdict.
+ * Cheap checks first; the state (KV reads, or one ledger call) comes last and only for a
+ * correctly signed token that names this user. A store failure throws: it is not a verdict.
  */
 export async function validateToken(
   config: Config,
-  kv: KVNamespace,
+  state: CredentialState,
   request: ValidateRequest,
   now = Math.floor(Date.now() / 1000),
 ): Promise<Verdict> {
-  if (!config.tenantSpaceIds.has(request.tenantSpaceId)) {
-    return { outcome: "tenantNotServed", reason: "tenantSpaceId" };
-  }
+  const check = await checkToken(config, request);
+  if (check.outcome !== "ok") return check;
+  const standing = await state.useToken(tokenFacts(check.claims), now);
+  return standing === "ok" ? check : refusalFor(standing);
+}
+
+/**
+ * Everything about a token that needs no state: the tenant, the signature and claims,
+ * and that it was issued for exactly this identity.
+ */
+export async function checkToken(config: Config, request: ValidateRequest): Promise<Verdict> {
+  if (!config.tenantSpaceIds.has(request.tenantSpaceId)) return refuse("tenantNotServed", "tenantSpaceId");
   const check = await verifyToken(request.Token, {
     keys: config.signingKeys,
     clockToleranceSeconds: config.clockToleranceSeconds,
     maxAgeSeconds: config.tokenTtlSeconds,
   });
-  if (!check.ok) return { outcome: check.outcome, reason: check.reason };
-
+  if (check.outcome !== "ok") return check;
   const mismatched = IDENTITY_FIELDS.filter((field) => check.claims[field] !== request[field]);
   if (mismatched.length > 0) {
-    return {
-      outcome: "identityMismatch",
-      reason: `${mismatched.join(", ")} not the one the token was issued for`,
-    };
+    return refuse("identityMismatch", `${mismatched.join(", ")} not the one the token was issued for`);
   }
+  return check;
+}
 
-  const { claims } = check;
-  const [record, userRevoked] = await Promise.all([
-    readTokenRecord(kv, await tokenRefOf(claims.tokenId)),
-    isRevokedForUser(kv, claims, claims.issuedAt),
-  ]);
-  if (record?.state === "revoked") return { outcome: "tokenRevoked", reason: REVOKED };
-  if (userRevoked) return { outcome: "tokenRevoked", reason: USER_REVOKED };
-  // No record: KV may not have carried it here yet. See KV_PROPAGATION_GRACE_SECONDS.
-  if (!record && now - claims.issuedAt > KV_PROPAGATION_GRACE_SECONDS) {
-    return { outcome: "tokenRevoked", reason: "token unknown" };
+export function tokenFacts(claims: TokenClaims): TokenFacts {
+  const { tokenId, tenantSpaceId, userId, issuedAt, expiresAt } = claims;
+  return { tokenId, tenantSpaceId, userId, issuedAt, expiresAt };
+}
+
+const revokedPresented = { securityEvent: "revoked_token_presented" } as const;
+
+/** What the state's answer about a token means to its holder. */
+export function refusalFor(standing: Exclude<TokenStanding, "ok">): Refusal {
+  switch (standing) {
+    case "revoked":
+      return refuse("tokenRevoked", "token revoked", revokedPresented);
+    case "userRevoked":
+      return refuse("tokenRevoked", "user revoked", revokedPresented);
+    case "unknown":
+      return refuse("tokenRevoked", "token unknown");
+    case "used":
+      return refuse("tokenAlreadyUsed");
   }
-  return { outcome: "ok", claims, kid: check.kid };
 }

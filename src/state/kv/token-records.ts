@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
-import { sha256Base64url } from "../crypto/encoding";
-import { readRecord, writeRecord } from "../kv";
+import { tokenRefOf } from "../../tokens/token";
+import { readRecord, writeRecord } from "./kv";
 
 /**
  * Issued-token records and revocation tombstones in KV, one key per token id:
@@ -13,11 +13,6 @@ const tokenRecord = z.discriminatedUnion("state", [
   z.object({ state: z.literal("revoked"), revokedAt: z.number() }),
 ]);
 export type TokenRecord = z.output<typeof tokenRecord>;
-
-/** How a token is named in storage and in the sessions it opens: never its id itself. */
-export function tokenRefOf(tokenId: string): Promise<string> {
-  return sha256Base64url(tokenId);
-}
 
 export async function readTokenRecord(kv: KVNamespace, tokenRef: string): Promise<TokenRecord | null> {
   return readRecord(kv, `token:${tokenRef}`, tokenRecord, "read token record");

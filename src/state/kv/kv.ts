@@ -4,8 +4,8 @@ import {
   KV_DEADLINE_MS,
   KV_MIN_TTL_SECONDS,
   RECORD_EXPIRY_MARGIN_SECONDS,
-} from "./constants";
-import { ServiceError } from "./ret-codes";
+} from "../../constants";
+import { InfrastructureFailure } from "../../failures";
 
 /**
  * Every KV call goes through here: a call that throws, or has not answered within
@@ -26,13 +26,10 @@ export async function withKvDeadline<T>(operation: string, call: () => Promise<T
   }
 }
 
-/** A KV failure: answered as retCode 4 / HTTP 503; `operation` and `failure` are for the log only. */
-export class KvFailure extends ServiceError {
-  constructor(
-    readonly operation: string,
-    readonly failure: string,
-  ) {
-    super("serviceUnavailable");
+/** A KV failure: answered as retCode 4 / HTTP 503 with Retry-After (src/failures.ts). */
+export class KvFailure extends InfrastructureFailure {
+  constructor(operation: string, failure: string) {
+    super("serviceUnavailable", operation, failure, "kv_failure");
     this.name = "KvFailure";
   }
 }

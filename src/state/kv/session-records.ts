@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
-import { sha256Base64url } from "../crypto/encoding";
-import { readRecord, writeRecord } from "../kv";
+import { sha256Base64url } from "../../crypto/encoding";
+import { readRecord, writeRecord } from "./kv";
 
 /**
  * One record per (tenant, channel, user), as in Huawei's web-channel authentication: a

@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
-import { REVOCATION_HORIZON_SECONDS } from "../constants";
-import { sha256Base64url } from "../crypto/encoding";
-import { readRecord, recordExpiration, writeRecord } from "../kv";
+import { REVOCATION_HORIZON_SECONDS } from "../../constants";
+import { sha256Base64url } from "../../crypto/encoding";
+import { readRecord, recordExpiration, writeRecord } from "./kv";
 
 /**
  * "End everything of one user": one record per (tenant, user) saying that every token

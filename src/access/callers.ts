@@ -1,0 +1,130 @@
+import { type ApiKeyRing, matchApiKey } from "../crypto/api-keys";
+import { sha256Base64url } from "../crypto/encoding";
+import type { IdentityIssuer } from "../identity/issuers";
+import { type VerifiedIdentity, verifyIdentity } from "../identity/verify-identity";
+import { rateLimit } from "../rate-limits";
+import { type IssueTokenRequest, identityIssueTokenRequest, issueTokenRequest } from "../schemas";
+import { type Refusal, refuse } from "../verdict";
+
+/**
+ * Who is calling, and what they may ask for: the one place that decides it, for the
+ * HTTP routes and the Workers RPC entrypoint alike.
+ * - An enterprise backend, by API key: any user of a served tenant; revocations; stats.
+ * - A signed-in user, by an identity token from IDENTITY_ISSUERS: a token for itself
+ *   only, in a tenant its identity provider may serve.
+ * - Another Worker of the enterprise, over a service binding: as trusted as an API key
+ *   (only code the account deploys can hold the binding).
+ */
+export type Caller =
+  | { readonly kind: "apiKey" /** 1-based position in API_KEYS. */; readonly index: number }
+  | { readonly kind: "identity"; readonly identity: VerifiedIdentity }
+  | { readonly kind: "serviceBinding" };
+
+export type CallerVerdict = { readonly outcome: "ok"; readonly caller: Caller } | Refusal;
+
+/** The credentials a request presents, as found in its headers. */
+export interface Credentials {
+  /** `Authorization: Bearer <value>`. */
+  readonly bearer: string | undefined;
+  /** Whether an Authorization header was sent at all (a guess worth an event). */
+  readonly authorizationSent: boolean;
+  /** Cloudflare Access's `Cf-Access-Jwt-Assertion`. */
+  readonly accessAssertion: string | undefined;
+}
+
+/** A compact JWS: what an identity token looks like, and an API key never does. */
+const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** An enterprise backend by API key, compared in constant time (src/crypto/api-keys.ts). */
+export async function apiKeyCaller(apiKeys: ApiKeyRing, credentials: Credentials): Promise<CallerVerdict> {
+  const index = credentials.bearer ? await matchApiKey(apiKeys, credentials.bearer) : 0;
+  if (index > 0) return { outcome: "ok", caller: { kind: "apiKey", index } };
+  // Same answer either way; only a credential actually presented is a guess worth an event.
+  return refuse(
+    "unauthorized",
+    undefined,
+    credentials.authorizationSent ? { securityEvent: "api_key_rejected" } : {},
+  );
+}
+
+export interface IssuerOptions {
+  readonly apiKeys: ApiKeyRing;
+  readonly identityIssuers: readonly IdentityIssuer[];
+  readonly clockToleranceSeconds: number;
+}
+
+/**
+ * Who may ask for a token: an API key, or an identity JWT from one of IDENTITY_ISSUERS
+ * (`Authorization: Bearer <JWT>`, or Cloudflare Access's assertion where an issuer with
+ * `source: "cloudflare-access"` is configured). A provider that cannot serve its keys
+ * throws (503, retCode 13).
+ */
+export async function issuingCaller(
+  options: IssuerOptions,
+  credentials: Credentials,
+): Promise<CallerVerdict> {
+  const { bearer, accessAssertion } = credentials;
+  const bySource = (source: IdentityIssuer["source"]) =>
+    options.identityIssuers.filter((issuer) => issuer.source === source);
+  const bearerIssuers = bySource("authorization");
+  const accessIssuers = bySource("cloudflare-access");
+  const identityToken =
+    bearer && JWT.test(bearer) && bearerIssuers.length > 0
+      ? { token: bearer, issuers: bearerIssuers }
+      : !bearer && accessAssertion && accessIssuers.length > 0
+        ? { token: accessAssertion, issuers: accessIssuers }
+        : undefined;
+  if (!identityToken) return apiKeyCaller(options.apiKeys, credentials);
+  const verdict = await verifyIdentity(
+    identityToken.token,
+    identityToken.issuers,
+    options.clockToleranceSeconds,
+  );
+  return verdict.outcome === "ok"
+    ? { outcome: "ok", caller: { kind: "identity", identity: verdict.identity } }
+    : verdict;
+}
+
+/**
+ * Each caller has its own issuance budget (ISSUE_LIMITER), keyed on who it is: the API
+ * key's position, the identity (issuer and user, hashed), or the service binding.
+ */
+export async function issuanceBudget(limiter: RateLimit, caller: Caller): Promise<Refusal | undefined> {
+  const key =
+    caller.kind === "apiKey"
+      ? `api-key:${caller.index}`
+      : caller.kind === "identity"
+        ? `identity:${await sha256Base64url(JSON.stringify([caller.identity.issuer, caller.identity.userId]))}`
+        : "service-binding";
+  return rateLimit(limiter, key, "ISSUE_LIMITER");
+}
+
+/** The body `POST /v1/tokens` takes from this caller: a signed-in user need not name itself. */
+export const issueBodyFor = (caller: Caller) =>
+  caller.kind === "identity" ? identityIssueTokenRequest : issueTokenRequest;
+
+/**
+ * What this caller may be issued. A backend names the user; a signed-in user gets a
+ * token for itself only: the body may repeat its identity but not name another, and may
+ * ask only for a tenant its identity provider may serve. (Whether the deployment serves
+ * the tenant at all is the issuance's own rule: src/tokens/issue-token.ts.)
+ */
+export function permittedIssue(
+  caller: Caller,
+  body:
+    | IssueTokenRequest
+    | { tenantSpaceId: string; userId?: string; userName?: string; ttlSeconds?: number },
+  servedTenants: ReadonlySet<string>,
+): { readonly outcome: "ok"; readonly request: IssueTokenRequest } | Refusal {
+  if (caller.kind !== "identity") return { outcome: "ok", request: body as IssueTokenRequest };
+  const { identity } = caller;
+  for (const field of ["userId", "userName"] as const) {
+    if (body[field] !== undefined && body[field] !== identity[field]) {
+      return refuse("notPermitted", `${field} is not the signed-in user's`);
+    }
+  }
+  if (servedTenants.has(body.tenantSpaceId) && !identity.tenantSpaceIds.has(body.tenantSpaceId)) {
+    return refuse("notPermitted", "tenantSpaceId is not allowed for this identity provider");
+  }
+  return { outcome: "ok", request: { ...body, userId: identity.userId, userName: identity.userName } };
+}

@@ -1,0 +1,243 @@
+import * as z from "zod/mini";
+import {
+  CLOCK_TOLERANCE_MAX_SECONDS,
+  KV_MIN_TTL_SECONDS,
+  MAX_ID_LENGTH,
+  MIN_API_KEY_LENGTH,
+  SESSION_MAX_LIFETIME_MAX_SECONDS,
+  SESSION_TTL_MAX_SECONDS,
+  TOKEN_TTL_MAX_SECONDS,
+} from "../constants";
+import { parseSigningKeys, type RawSigningKey } from "../crypto/signing-keys";
+
+/**
+ * Parsing: each variable's schema, its default, and what it must be when it fails. The
+ * defaults live here and nowhere else (wrangler.toml lists only what differs).
+ */
+
+export const ENVIRONMENTS = ["production", "staging", "development", "test"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const DEFAULT_VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
+
+/** One variable at fault and what it must be; never its value. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly reason: string;
+}
+
+/** The variables this module reads: the contract with operators (README, "Configuration"). */
+export interface ConfigEnv {
+  ENVIRONMENT?: unknown;
+  SIGNING_KEYS?: unknown;
+  API_KEYS?: unknown;
+  TENANT_SPACE_IDS?: unknown;
+  TOKEN_TTL_SECONDS?: unknown;
+  CLOCK_TOLERANCE_SECONDS?: unknown;
+  VALIDATE_PATH?: unknown;
+  SESSION_TTL_SECONDS?: unknown;
+  SESSION_MAX_LIFETIME_SECONDS?: unknown;
+  COOKIE_SAME_SITE?: unknown;
+  COOKIE_HTTP_ONLY?: unknown;
+  COOKIE_PARTITIONED?: unknown;
+  COOKIE_DOMAIN?: unknown;
+  LOG_USER_IDS?: unknown;
+  IDENTITY_ISSUERS?: unknown;
+  ALLOWED_ORIGINS?: unknown;
+  PLAYGROUND?: unknown;
+  DOCS?: unknown;
+}
+
+export const csv = (text: string) =>
+  text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
+/** Unset, or set to an empty string in wrangler.toml, both mean "use the default". */
+export const optionalText = z.pipe(
+  z.optional(z.union([z.string(), z.number()])),
+  z.transform((value) =>
+    value === undefined || String(value).trim() === "" ? undefined : String(value).trim(),
+  ),
+);
+
+const wholeNumber = (min: number, max: number, fallback: number) =>
+  z.pipe(
+    optionalText,
+    z.pipe(
+      z.transform((text: string | undefined) =>
+        text === undefined ? fallback : /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN,
+      ),
+      z.number().check(z.int(), z.gte(min), z.lte(max)),
+    ),
+  );
+
+const flag = (fallback: boolean) =>
+  z.pipe(
+    optionalText,
+    z.pipe(
+      z.transform((text: string | undefined) => (text === undefined ? String(fallback) : text.toLowerCase())),
+      z.pipe(
+        z.enum(["true", "false"]),
+        z.transform((text) => text === "true"),
+      ),
+    ),
+  );
+
+const TENANT_ID = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_ID_LENGTH}}$`);
+
+/** Each variable: its schema and, when it fails, what it must be. */
+const variables = {
+  ENVIRONMENT: {
+    schema: z.pipe(optionalText, z.optional(z.enum(ENVIRONMENTS))),
+    expected: `must be one of ${ENVIRONMENTS.join(", ")}`,
+  },
+  TOKEN_TTL_SECONDS: {
+    schema: wholeNumber(1, TOKEN_TTL_MAX_SECONDS, 300),
+    expected: `must be a whole number from 1 to ${TOKEN_TTL_MAX_SECONDS}`,
+  },
+  CLOCK_TOLERANCE_SECONDS: {
+    schema: wholeNumber(0, CLOCK_TOLERANCE_MAX_SECONDS, 5),
+    expected: `must be a whole number from 0 to ${CLOCK_TOLERANCE_MAX_SECONDS}`,
+  },
+  VALIDATE_PATH: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? DEFAULT_VALIDATE_PATH),
+        z.string().check(
+          z.regex(/^(\/[A-Za-z0-9._~-]+)+$/),
+          z.refine((path) => !path.startsWith("/v1/") && path !== "/healthz"),
+        ),
+      ),
+    ),
+    expected:
+      "must be a path such as /rest/... made of letters, digits and . _ ~ -, outside /v1/ and /healthz",
+  },
+  SESSION_TTL_SECONDS: {
+    schema: wholeNumber(KV_MIN_TTL_SECONDS, SESSION_TTL_MAX_SECONDS, 3600),
+    expected: `must be a whole number from ${KV_MIN_TTL_SECONDS} to ${SESSION_TTL_MAX_SECONDS}`,
+  },
+  SESSION_MAX_LIFETIME_SECONDS: {
+    schema: wholeNumber(KV_MIN_TTL_SECONDS, SESSION_MAX_LIFETIME_MAX_SECONDS, 43_200),
+    expected: `must be a whole number from ${KV_MIN_TTL_SECONDS} to ${SESSION_MAX_LIFETIME_MAX_SECONDS}`,
+  },
+  COOKIE_SAME_SITE: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => {
+          const lower = (text ?? "none").toLowerCase();
+          return `${lower.charAt(0).toUpperCase()}${lower.slice(1)}`;
+        }),
+        z.enum(["Strict", "Lax", "None"]),
+      ),
+    ),
+    expected: "must be Strict, Lax or None",
+  },
+  COOKIE_HTTP_ONLY: { schema: flag(true), expected: "must be true or false" },
+  COOKIE_PARTITIONED: { schema: flag(false), expected: "must be true or false" },
+  COOKIE_DOMAIN: {
+    schema: z.pipe(
+      optionalText,
+      z.optional(z.string().check(z.regex(/^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i))),
+    ),
+    expected: "must be a domain name such as example.com, or unset",
+  },
+  LOG_USER_IDS: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? "hashed"),
+        z.enum(["hashed", "raw"]),
+      ),
+    ),
+    expected: "must be hashed or raw",
+  },
+  ALLOWED_ORIGINS: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => (text === undefined ? [] : csv(text))),
+        z.array(
+          z
+            .string()
+            .check(
+              z.regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9a-fA-F:]+\](:\d{1,5})?$/),
+            ),
+        ),
+      ),
+    ),
+    expected:
+      "must be a comma-separated list of origins such as https://www.example.com (scheme, host, optional port)",
+  },
+  IDENTITY_ISSUERS: { schema: optionalText, expected: "must be a JSON array" },
+  PLAYGROUND: {
+    schema: z.pipe(optionalText, z.optional(z.enum(["on", "off"]))),
+    expected: "must be on or off (or unset: on in development only)",
+  },
+  DOCS: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? "on"),
+        z.enum(["on", "off"]),
+      ),
+    ),
+    expected: "must be on or off (or unset: on)",
+  },
+  TENANT_SPACE_IDS: {
+    schema: z.pipe(
+      optionalText,
+      z.optional(
+        z.pipe(z.transform(csv), z.array(z.string().check(z.regex(TENANT_ID))).check(z.minLength(1))),
+      ),
+    ),
+    expected: `must be a comma-separated list of tenant space ids (letters, digits, _ or -, at most ${MAX_ID_LENGTH} each)`,
+  },
+  API_KEYS: {
+    schema: z.pipe(
+      optionalText,
+      z.optional(
+        z.pipe(
+          z.transform(csv),
+          z.array(z.string().check(z.minLength(MIN_API_KEY_LENGTH))).check(z.minLength(1)),
+        ),
+      ),
+    ),
+    expected: `must be one API key, or several separated by commas, each at least ${MIN_API_KEY_LENGTH} characters`,
+  },
+} as const;
+
+type Variables = typeof variables;
+export type Parsed = { [Name in keyof Variables]: z.output<Variables[Name]["schema"]> };
+
+/** Every variable of the table; one that fails is left out and its problem recorded. */
+export function parseVariables(env: ConfigEnv, problems: ConfigProblem[]): Partial<Parsed> {
+  const parsed: Record<string, unknown> = {};
+  for (const [name, { schema, expected }] of Object.entries(variables)) {
+    const result = z.safeParse(schema as z.ZodMiniType, env[name as keyof ConfigEnv]);
+    if (result.success) parsed[name] = result.data;
+    else problems.push({ variable: name, reason: expected });
+  }
+  return parsed as Partial<Parsed>;
+}
+
+export function parseSigningKeysVariable(
+  env: ConfigEnv,
+  problems: ConfigProblem[],
+): [RawSigningKey, ...RawSigningKey[]] | undefined {
+  if (env.SIGNING_KEYS !== undefined && typeof env.SIGNING_KEYS !== "string") {
+    problems.push({ variable: "SIGNING_KEYS", reason: "must be text" });
+    return undefined;
+  }
+  const text = z.parse(optionalText, env.SIGNING_KEYS);
+  if (text === undefined) return undefined;
+  const keys = parseSigningKeys(text);
+  if (typeof keys === "string") {
+    problems.push({ variable: "SIGNING_KEYS", reason: keys });
+    return undefined;
+  }
+  return keys as [RawSigningKey, ...RawSigningKey[]];
+}
