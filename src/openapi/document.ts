@@ -36,7 +36,12 @@ export function answersOf(operation: Operation): Map<number, { description: stri
     answers.set(Number(status), { description: success.description, retCodes: [] });
   }
   const surface = operation.surface ?? "api";
-  for (const outcome of [...operation.refusals, ...ANY_ROUTE_REFUSALS]) {
+  // Over plain HTTP in production or staging a GET is redirected to https; anything else is refused.
+  const anyRoute = ANY_ROUTE_REFUSALS.filter((outcome) => operation.method !== "get" || outcome !== "httpsRequired");
+  if (operation.method === "get") {
+    answers.set(301, { description: "Plain HTTP in production or staging: the same URL over https", retCodes: [] });
+  }
+  for (const outcome of [...operation.refusals, ...anyRoute]) {
     const status = OUTCOMES[outcome].status[surface];
     const entry = answers.get(status) ?? { description: "", retCodes: [] };
     entry.retCodes.push(outcome);
