@@ -42,7 +42,7 @@ export const identityIssueTokenRequest = z.object({
   ttlSeconds: issueTokenRequest.shape.ttlSeconds,
 });
 
-/** CEC's validate call: exactly the vendor's field names (Table 1 of the first seed). */
+/** CEC's validate call: exactly the vendor's field names (Table 1 of Huawei's "Developing a Token Generation Mechanism and Token Authentication API"). */
 export const validateRequest = z.object({ Token: text(MAX_TOKEN_LENGTH), ...identity });
 export type ValidateRequest = z.output<typeof validateRequest>;
 

@@ -1,5 +1,7 @@
-import { MIN_SIGNING_KEY_BYTES } from "../constants";
 import { decodeBase64url } from "./encoding";
+
+/** HMAC-SHA-256 keys shorter than the hash output weaken it (RFC 2104, section 3). */
+const MIN_SIGNING_KEY_BYTES = 32;
 
 /**
  * `SIGNING_KEYS` format: comma-separated `kid:secret` pairs, the secret being at

@@ -1,12 +1,14 @@
 import type { Context } from "hono";
 import { setCookie } from "hono/cookie";
 import type { SessionConfig } from "../config/config";
-import { SESSION_COOKIE } from "../constants";
+
+/** The cookie (and request header) name, as CC-Messaging uses it. */
+const SESSION_COOKIE = "ccmessaging-token";
 
 /**
  * The credential as presented: the `ccmessaging-token` cookie, or (CEC's REST variant)
  * a `ccmessaging-token` request header. Returned raw, still URL-encoded: decoding is
- * the verifier's first step, as in the seed.
+ * the verifier's first step, as in Huawei's "Web Channel Interface Authentication".
  */
 export function presentedSessionValue(request: Request): string | undefined {
   for (const pair of (request.headers.get("Cookie") ?? "").split(";")) {
@@ -22,7 +24,7 @@ export function presentedSessionValue(request: Request): string | undefined {
 /**
  * Sets the cookie: always `Secure` and `Path=/`, `Max-Age` the session's remaining life,
  * and `SameSite`, `HttpOnly`, `Partitioned` and `Domain` from the configuration. Hono
- * URL-encodes the Base64 value, which is the seed's format.
+ * URL-encodes the Base64 value, which is Huawei's format (docs/cec-contract.md).
  */
 export function setSessionCookie(c: Context, config: SessionConfig, value: string, maxAgeSeconds: number) {
   setCookie(c, SESSION_COOKIE, value, {

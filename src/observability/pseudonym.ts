@@ -1,6 +1,8 @@
 import { base64url } from "jose";
-import { PSEUDONYM_CACHE_MAX } from "../constants";
 import { utf8 } from "../crypto/encoding";
+
+/** Pseudonyms of recently seen users kept per isolate, so a returning user costs no HMAC. */
+const PSEUDONYM_CACHE_MAX = 10_000;
 
 /** Recent pseudonyms per key: a returning user (issue, validate, session) costs no HMAC. */
 const recent = new WeakMap<CryptoKey, Map<string, string>>();

@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { REQUEST_ID_PATTERN } from "../constants";
 import { OUTCOMES } from "../outcomes";
 import { describeCaller } from "./caller";
 import { logEvent } from "./log";
@@ -8,6 +7,9 @@ import { writeMetric } from "./metrics";
 import { pseudonymise } from "./pseudonym";
 import { reportSecurityEvents } from "./security-events";
 import { countRequest } from "./stats";
+
+/** An incoming X-Request-Id is reused only when it looks like an id, not a payload. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
 
 /**
  * This request's id: Cloudflare's cf-ray when present (the id Cloudflare's own logs

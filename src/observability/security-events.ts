@@ -1,12 +1,18 @@
-import {
-  REPEATED_FAILURE_THRESHOLD,
-  REPEATED_FAILURE_TRACKED_MAX,
-  REPEATED_FAILURE_WINDOW_MS,
-} from "../constants";
 import type { Outcome } from "../outcomes";
 import type { SecurityEventKind } from "../verdict";
 import { logEvent } from "./log";
 import { countSecurityEvent } from "./stats";
+
+/**
+ * A "repeated_failures" security event fires when one identity fails this many times
+ * within the window, counted per isolate (so a distributed attack may fire it later).
+ */
+const REPEATED_FAILURE_THRESHOLD = 5;
+
+const REPEATED_FAILURE_WINDOW_MS = 5 * 60 * 1000;
+
+/** Identities tracked at once per isolate; past this the table starts over. */
+const REPEATED_FAILURE_TRACKED_MAX = 10_000;
 
 export type { SecurityEventKind };
 

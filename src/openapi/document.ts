@@ -37,9 +37,14 @@ export function answersOf(operation: Operation): Map<number, { description: stri
   }
   const surface = operation.surface ?? "api";
   // Over plain HTTP in production or staging a GET is redirected to https; anything else is refused.
-  const anyRoute = ANY_ROUTE_REFUSALS.filter((outcome) => operation.method !== "get" || outcome !== "httpsRequired");
+  const anyRoute = ANY_ROUTE_REFUSALS.filter(
+    (outcome) => operation.method !== "get" || outcome !== "httpsRequired",
+  );
   if (operation.method === "get") {
-    answers.set(301, { description: "Plain HTTP in production or staging: the same URL over https", retCodes: [] });
+    answers.set(301, {
+      description: "Plain HTTP in production or staging: the same URL over https",
+      retCodes: [],
+    });
   }
   for (const outcome of [...operation.refusals, ...anyRoute]) {
     const status = OUTCOMES[outcome].status[surface];

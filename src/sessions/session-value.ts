@@ -1,12 +1,14 @@
 import { base64url } from "jose";
 import * as z from "zod/mini";
-import { MAX_SESSION_VALUE_LENGTH } from "../constants";
 import { decodeBase64url, utf8 } from "../crypto/encoding";
 import type { SigningKeyRing } from "../crypto/signing-keys";
 import { type Refusal, refuse } from "../verdict";
 
+/** A `ccmessaging-token` value longer than this is not one of ours (ours are ~450 characters). */
+const MAX_SESSION_VALUE_LENGTH = 1_024;
+
 /**
- * The `ccmessaging-token` value, in the second seed's format: the Base64 of a JSON
+ * The `ccmessaging-token` value, in the format of Huawei's "Web Channel Interface Authentication": the Base64 of a JSON
  * object with `tenantId`, `channelId` and `userId` (and `createTime`), URL-encoded when
  * it is set as a cookie. To make it unforgeable we add `expireTime`, a random
  * `sessionId`, `tokenRef` (which token opened it, so revoking that token ends the
@@ -58,7 +60,7 @@ function macInput(claims: SessionClaims, kid: string): Uint8Array {
   return utf8(JSON.stringify([MAC_CONTEXT, ...CLAIM_ORDER.map((name) => claims[name]), kid]));
 }
 
-/** Returns the Base64 value; the cookie layer URL-encodes it, as the seed's reader expects. */
+/** Returns the Base64 value; the cookie layer URL-encodes it, as Huawei's reader expects. */
 export async function encodeSessionValue(keys: SigningKeyRing, claims: SessionClaims): Promise<string> {
   const { kid, key } = keys.current;
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, macInput(claims, kid)));
@@ -80,7 +82,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
- * The seed's steps (URL-decode, Base64-decode, parse) and then the MAC, all before any
+ * Huawei's decoding steps (URL-decode, Base64-decode, parse) and then the MAC, all before any
  * KV read. Every failure is a refusal with a reason, never an exception. Only the form
  * we write is accepted: URL-encoded exactly as `encodeURIComponent` does it (or not at
  * all, as a header may carry it) and Base64 of our own serialisation. Base64 and

@@ -1,5 +1,4 @@
 import type { Config } from "../config/config";
-import { SESSION_ID_BYTES, SESSION_RENEW_FRACTION } from "../constants";
 import { randomBase64url } from "../crypto/encoding";
 import type { ValidateRequest } from "../schemas";
 import type { CredentialState, SessionStanding } from "../state/credential-state";
@@ -7,6 +6,16 @@ import { tokenRefOf } from "../tokens/token";
 import { checkToken, refusalFor, tokenFacts } from "../tokens/validate-token";
 import { type Refusal, refuse } from "../verdict";
 import { decodeSessionValue, encodeSessionValue, type SessionClaims } from "./session-value";
+
+/**
+ * A session is renewed when a request arrives in the last quarter of its lifetime,
+ * as CEC renews its expiring session tokens: an active visitor is never cut off, and
+ * an idle one costs no KV write.
+ */
+const SESSION_RENEW_FRACTION = 0.25;
+
+/** Random bytes in a session id: 128 bits. */
+const SESSION_ID_BYTES = 16;
 
 /** An open session: its claims and the cookie value that carries them. */
 export interface OpenedSession {

@@ -1,8 +1,16 @@
 import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
-import { MAX_TOKEN_LENGTH, TOKEN_ALGORITHM, TOKEN_ISSUER, TOKEN_TYPE } from "../constants";
+import { MAX_TOKEN_LENGTH } from "../constants";
 import { sha256Base64url } from "../crypto/encoding";
 import type { SigningKeyRing } from "../crypto/signing-keys";
 import { type Refusal, refuse } from "../verdict";
+
+/** The issuer and type written into every token, and required of every token verified. */
+const TOKEN_ISSUER = "cec-edge-token";
+
+const TOKEN_TYPE = "cec-chat+jwt";
+
+/** The only algorithm we sign or accept. */
+const TOKEN_ALGORITHM = "HS256";
 
 /** What a token asserts: who it was issued for, and when it lives. */
 export interface TokenClaims {

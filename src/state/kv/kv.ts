@@ -1,11 +1,12 @@
 import * as z from "zod/mini";
-import {
-  KV_CACHE_TTL_SECONDS,
-  KV_DEADLINE_MS,
-  KV_MIN_TTL_SECONDS,
-  RECORD_EXPIRY_MARGIN_SECONDS,
-} from "../../constants";
+import { KV_CACHE_TTL_SECONDS, KV_MIN_TTL_SECONDS } from "../../constants";
 import { InfrastructureFailure } from "../../failures";
+
+/** Records outlive the token they describe by this much, so a lookup never races its expiry. */
+const RECORD_EXPIRY_MARGIN_SECONDS = 60;
+
+/** A KV call that has not answered by then is treated as a failure (fail closed). */
+const KV_DEADLINE_MS = 2_000;
 
 /**
  * Every KV call goes through here: a call that throws, or has not answered within
