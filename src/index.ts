@@ -4,6 +4,8 @@ import { outcomeResponse } from "./http/answer";
 import { addressClass } from "./observability/caller";
 import { logAsJsonText, logEvent } from "./observability/log";
 
+export { TokenService } from "./rpc/token-service";
+
 const reportedConfigErrors = new WeakSet<object>();
 
 export default {

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { OUTCOMES } from "../outcomes";
+import type { Audit } from "./audit";
 import { describeCaller } from "./caller";
 import { logEvent } from "./log";
 import { writeMetric } from "./metrics";
@@ -35,10 +36,91 @@ export interface ObserveOptions {
   readonly pseudonymKey: CryptoKey;
 }
 
+/** One finished request or RPC call, as the log line, the security events and the metrics have it. */
+export interface FinishedCall {
+  readonly requestId: string;
+  readonly clientRequestId?: string | undefined;
+  /** The HTTP method, or `RPC` for a call over a service binding. */
+  readonly method: string;
+  readonly route: string;
+  readonly status: number;
+  readonly audit: Audit;
+  /** The caller's address class, or `service-binding`. */
+  readonly caller: string;
+  readonly asn?: number | undefined;
+  readonly colo?: string | undefined;
+  readonly latencyMs: number;
+}
+
+/**
+ * Writes what a finished call decided: one structured log line, the security events it
+ * carries, a metrics data point and the isolate's counters. The HTTP routes (`observe`)
+ * and the RPC entrypoint (src/rpc) both end here, so their lines are alike.
+ */
+export async function recordCall(
+  options: ObserveOptions,
+  metrics: AnalyticsEngineDataset | undefined,
+  call: FinishedCall,
+) {
+  const { audit, status, route, caller } = call;
+  const outcome = audit.outcome ?? (status < 400 ? "ok" : undefined);
+  const retCode = audit.outcome ? OUTCOMES[audit.outcome].retCode : undefined;
+  // An unserved tenant is whatever the caller sent: logged only once known to be served.
+  const tenant =
+    audit.tenant !== undefined && options.servedTenants.has(audit.tenant) ? audit.tenant : undefined;
+  const user =
+    audit.userId === undefined
+      ? undefined
+      : options.userIds === "raw"
+        ? audit.userId
+        : await pseudonymise(options.pseudonymKey, audit.tenant, audit.userId);
+
+  logEvent(status >= 500 ? "error" : "info", "request", {
+    requestId: call.requestId,
+    clientRequestId: call.clientRequestId,
+    method: call.method,
+    route,
+    status,
+    retCode,
+    outcome,
+    reason: audit.reason,
+    tenant,
+    channel: audit.channelId,
+    user,
+    kid: audit.kid,
+    apiKey: audit.apiKey,
+    caller,
+    asn: call.asn,
+    colo: call.colo,
+    latencyMs: call.latencyMs,
+  });
+  reportSecurityEvents({
+    requestId: call.requestId,
+    route,
+    outcome,
+    reason: audit.reason,
+    tenant,
+    user,
+    caller,
+    limiter: audit.limiter,
+    securityEvent: audit.securityEvent,
+  });
+  countRequest(route, status, retCode);
+  writeMetric(metrics, {
+    route,
+    outcome: outcome ?? "none",
+    tenant,
+    method: call.method,
+    caller,
+    retCode,
+    status,
+    latencyMs: call.latencyMs,
+  });
+}
+
 /**
  * First in the chain: gives the request its id (returned as X-Request-Id), and when the
- * answer is ready writes one structured log line, the security events the decision
- * carries, a metrics data point and the isolate's counters.
+ * answer is ready records it (recordCall).
  */
 export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
   return async function observe(c, next) {
@@ -49,65 +131,16 @@ export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
     await next();
     // Set on the response in place: c.header() would copy a finished Response first.
     c.res.headers.set("X-Request-Id", requestId);
-
-    const audit = c.var.audit;
-    const status = c.res.status;
     const matched = c.req.routePath;
-    const route = matched === "/*" || matched === "*" ? "unmatched" : matched;
-    const outcome = audit.outcome ?? (status < 400 ? "ok" : undefined);
-    const retCode = audit.outcome ? OUTCOMES[audit.outcome].retCode : undefined;
-    // An unserved tenant is whatever the caller sent: logged only once known to be served.
-    const tenant =
-      audit.tenant !== undefined && options.servedTenants.has(audit.tenant) ? audit.tenant : undefined;
-    const user =
-      audit.userId === undefined
-        ? undefined
-        : options.userIds === "raw"
-          ? audit.userId
-          : await pseudonymise(options.pseudonymKey, audit.tenant, audit.userId);
-    const { caller, asn, colo } = describeCaller(c.req.raw);
-    const latencyMs = Date.now() - started;
-
-    logEvent(status >= 500 ? "error" : "info", "request", {
+    await recordCall(options, c.env.METRICS, {
       requestId,
       clientRequestId: clientRequestIdOf(c.req.raw),
       method: c.req.method,
-      route,
-      status,
-      retCode,
-      outcome,
-      reason: audit.reason,
-      tenant,
-      channel: audit.channelId,
-      user,
-      kid: audit.kid,
-      apiKey: audit.apiKey,
-      caller,
-      asn,
-      colo,
-      latencyMs,
-    });
-    reportSecurityEvents({
-      requestId,
-      route,
-      outcome,
-      reason: audit.reason,
-      tenant,
-      user,
-      caller,
-      limiter: audit.limiter,
-      securityEvent: audit.securityEvent,
-    });
-    countRequest(route, status, retCode);
-    writeMetric(c.env.METRICS, {
-      route,
-      outcome: outcome ?? "none",
-      tenant,
-      method: c.req.method,
-      caller,
-      retCode,
-      status,
-      latencyMs,
+      route: matched === "/*" || matched === "*" ? "unmatched" : matched,
+      status: c.res.status,
+      audit: c.var.audit,
+      ...describeCaller(c.req.raw),
+      latencyMs: Date.now() - started,
     });
   };
 }

@@ -1,0 +1,183 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { type Caller, issuanceBudget } from "../access/callers";
+import { type Config, loadConfig } from "../config/config";
+import { InfrastructureFailure } from "../failures";
+import { logEvent } from "../observability/log";
+import { recordCall } from "../observability/request-log";
+import { OUTCOMES, type RetCodeBody, retCodeBody } from "../outcomes";
+import { tokenLimit } from "../rate-limits";
+import { issueTokenRequest, parseInput, tokenIdParam, validateRequest } from "../schemas";
+import { verifySession } from "../sessions/sessions";
+import { credentialState } from "../state/state-for";
+import { type IssuedToken, issueToken } from "../tokens/issue-token";
+import { validateToken } from "../tokens/validate-token";
+import { type Refusal, refuse } from "../verdict";
+import { type CallAudit, decided } from "./call-audit";
+
+/**
+ * A refused call. Workers RPC carries an error's message across, not its own properties,
+ * so the message is `retCode <n>: <message>`; `retCodeOf` reads it back.
+ */
+export class RetCodeError extends Error {
+  constructor(body: RetCodeBody) {
+    super(`retCode ${body.retCode}: ${body.message}`);
+    this.name = "RetCodeError";
+  }
+}
+
+/** The `{retCode, message}` a RetCodeError (or its message, after RPC) carries. */
+export function retCodeOf(error: unknown): RetCodeBody | undefined {
+  const match = error instanceof Error ? /^retCode (\d+): (.*)$/s.exec(error.message) : null;
+  return match ? { retCode: Number(match[1]) as RetCodeBody["retCode"], message: match[2] ?? "" } : undefined;
+}
+
+/** Another Worker of the enterprise, bound with `[[services]] … entrypoint = "TokenService"`. */
+const SERVICE_BINDING: Caller = { kind: "serviceBinding" };
+
+type Decision<T> = { readonly outcome: "ok"; readonly value: T } | Refusal;
+
+/**
+ * The second front door: Workers RPC for enterprise Workers on Cloudflare, with no API
+ * key and no public hop (only code deployed to the account can hold the binding). Each
+ * method runs the same validation, rate limits, domain functions and verdicts as its HTTP
+ * route, and is logged like one, as `method: "RPC"`, `caller: "service-binding"`.
+ *
+ * @example
+ * // consumer's wrangler.toml: [[services]] binding = "TOKENS_SERVICE", service = "cec-edge-token", entrypoint = "TokenService"
+ * const { token } = await env.TOKENS_SERVICE.issueToken({ userId, userName, tenantSpaceId });
+ */
+export class TokenService extends WorkerEntrypoint<Env> {
+  /** `POST /v1/tokens`. A refusal rejects with a RetCodeError. */
+  async issueToken(input: {
+    userId: string;
+    userName: string;
+    tenantSpaceId: string;
+    ttlSeconds?: number;
+  }): Promise<IssuedToken> {
+    return this.orReject(
+      await this.run("issueToken", async (config, audit) => {
+        const request = parseInput(issueTokenRequest, input);
+        if (request.outcome !== "ok") return request;
+        decided(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
+        const overBudget = await issuanceBudget(this.env.ISSUE_LIMITER, SERVICE_BINDING);
+        if (overBudget) return overBudget;
+        const result = await issueToken(config, credentialState(config, this.env), request.value);
+        if (result.outcome !== "ok") return result;
+        decided(audit, { reason: "token issued", kid: config.signingKeys.current.kid });
+        return { outcome: "ok", value: result.issued };
+      }),
+    );
+  }
+
+  /** `DELETE /v1/tokens/{tokenId}`. A refusal rejects with a RetCodeError. */
+  async revokeToken(tokenId: string): Promise<void> {
+    this.orReject(
+      await this.run("revokeToken", async (config) => {
+        const id = parseInput(tokenIdParam, tokenId);
+        if (id.outcome !== "ok") return refuse("malformedRequest", "tokenId is not a token id");
+        const overBudget = await issuanceBudget(this.env.ISSUE_LIMITER, SERVICE_BINDING);
+        if (overBudget) return overBudget;
+        await credentialState(config, this.env).revokeToken(id.value, Math.floor(Date.now() / 1000));
+        return { outcome: "ok", value: undefined };
+      }),
+    );
+  }
+
+  /** CEC's validate call: the verdict as CEC reads it, `{retCode, message}` (0 = valid). */
+  async validateToken(input: {
+    Token: string;
+    userName: string;
+    userId: string;
+    tenantSpaceId: string;
+  }): Promise<RetCodeBody> {
+    const decision = await this.run("validateToken", async (config, audit) => {
+      const request = parseInput(validateRequest, input);
+      if (request.outcome !== "ok") return request;
+      decided(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
+      const overLimit = await tokenLimit(this.env.TOKEN_LIMITER, request.value.Token);
+      if (overLimit) return overLimit;
+      const verdict = await validateToken(config, credentialState(config, this.env), request.value);
+      if (verdict.outcome !== "ok") return verdict;
+      decided(audit, { kid: verdict.kid });
+      return { outcome: "ok", value: undefined };
+    });
+    return retCodeBody(decision.outcome, decision.outcome === "ok" ? undefined : decision.reason);
+  }
+
+  /** `GET /v1/web-channel/verify`, for a `ccmessaging-token` value: the verdict and, when valid, whose session it is. */
+  async verifySession(
+    value: string,
+  ): Promise<RetCodeBody & { tenantId?: string; channelId?: string; userId?: string }> {
+    const decision = await this.run("verifySession", async (config, audit) => {
+      if (typeof value !== "string" || value === "") {
+        return refuse("credentialMissing", "no ccmessaging-token value");
+      }
+      const verdict = await verifySession(config, credentialState(config, this.env), value);
+      if (verdict.outcome !== "ok") return verdict;
+      const { tenantId, channelId, userId } = verdict.claims;
+      decided(audit, { tenant: tenantId, channelId, userId });
+      return { outcome: "ok", value: { tenantId, channelId, userId } };
+    });
+    return decision.outcome === "ok"
+      ? { ...retCodeBody("ok"), ...decision.value }
+      : retCodeBody(decision.outcome, decision.reason);
+  }
+
+  /**
+   * Runs one call: the configuration, the decision, and its record in the log. A store
+   * that failed becomes its refusal (retCode 4 or 13), a bug retCode 4 (its stack logged,
+   * never returned); nothing else escapes.
+   */
+  private async run<T>(method: string, decide: (config: Config, audit: CallAudit) => Promise<Decision<T>>) {
+    const started = Date.now();
+    const requestId = crypto.randomUUID();
+    const audit: CallAudit = {};
+    let config: Config | undefined;
+    let decision: Decision<T>;
+    try {
+      config = await loadConfig(this.env);
+      decision = await decide(config, audit);
+    } catch (error) {
+      decision = config ? failed(error, requestId) : refuse("misconfigured");
+    }
+    decided(audit, {
+      outcome: decision.outcome,
+      ...(decision.outcome !== "ok" && {
+        reason: decision.reason ?? OUTCOMES[decision.outcome].message,
+        securityEvent: decision.securityEvent,
+        limiter: decision.limiter,
+      }),
+    });
+    if (config) {
+      await recordCall({ servedTenants: config.tenantSpaceIds, ...config.logging }, this.env.METRICS, {
+        requestId,
+        method: "RPC",
+        route: `rpc:${method}`,
+        status: OUTCOMES[decision.outcome].status.api,
+        audit,
+        caller: "service-binding",
+        latencyMs: Date.now() - started,
+      });
+    }
+    return decision;
+  }
+
+  private orReject<T>(decision: Decision<T>): T {
+    if (decision.outcome !== "ok") throw new RetCodeError(retCodeBody(decision.outcome, decision.reason));
+    return decision.value;
+  }
+}
+
+/** What a thrown error means to an RPC caller, logged as the HTTP side logs it. */
+function failed(error: unknown, requestId: string): Refusal {
+  if (error instanceof InfrastructureFailure) {
+    logEvent("error", error.event, { requestId, operation: error.operation, failure: error.failure });
+    return refuse(error.outcome);
+  }
+  logEvent("error", "unexpected_error", {
+    requestId,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : typeof error,
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return refuse("internalError");
+}
