@@ -26,6 +26,12 @@ export const RECORD_EXPIRY_MARGIN_SECONDS = 60;
 /** A KV call that has not answered by then is treated as a failure (fail closed). */
 export const KV_DEADLINE_MS = 2_000;
 
+/** The ceiling on TOKEN_MAX_USES: a token CEC validates more often than this is not single-use in any useful sense. */
+export const TOKEN_MAX_USES_MAX = 1_000;
+
+/** The ceiling on LEDGER_SHARDS: a token id's first byte names its shard (src/ledger/ledger-client.ts). */
+export const LEDGER_SHARDS_MAX = 256;
+
 /** The hard ceiling on any token's life, whatever TOKEN_TTL_SECONDS says (one day). */
 export const TOKEN_TTL_MAX_SECONDS = 86_400;
 

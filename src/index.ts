@@ -36,3 +36,5 @@ export default {
     return app.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;
+
+export { TokenLedger } from "./ledger/token-ledger";

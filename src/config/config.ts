@@ -2,10 +2,12 @@ import * as z from "zod/mini";
 import {
   CLOCK_TOLERANCE_MAX_SECONDS,
   KV_MIN_TTL_SECONDS,
+  LEDGER_SHARDS_MAX,
   MAX_ID_LENGTH,
   MIN_API_KEY_LENGTH,
   SESSION_MAX_LIFETIME_MAX_SECONDS,
   SESSION_TTL_MAX_SECONDS,
+  TOKEN_MAX_USES_MAX,
   TOKEN_TTL_MAX_SECONDS,
 } from "../constants";
 import { type ApiKeyRing, buildApiKeyRing } from "../crypto/api-keys";
@@ -21,6 +23,30 @@ import { DEVELOPMENT_DEFAULTS, holdsDevelopmentApiKey, holdsDevelopmentSigningKe
 
 export const ENVIRONMENTS = ["production", "staging", "development", "test"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const CONSISTENCY_MODES = ["eventual", "strict"] as const;
+export type ConsistencyMode = (typeof CONSISTENCY_MODES)[number];
+
+/**
+ * Cloudflare's Durable Object location hints (docs/consistency.md), as the runtime's
+ * `DurableObjectLocationHint` type lists them.
+ */
+export const LEDGER_LOCATION_HINTS = [
+  "wnam",
+  "enam",
+  "sam",
+  "weur",
+  "eeur",
+  "apac",
+  "apac-ne",
+  "apac-se",
+  "oc",
+  "afr",
+  "me",
+] as const satisfies readonly DurableObjectLocationHint[];
+
+/** Ledger objects per deployment unless LEDGER_SHARDS says otherwise (docs/consistency.md). */
+export const DEFAULT_LEDGER_SHARDS = 16;
 
 export const DEFAULT_VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
 
@@ -45,6 +71,7 @@ export interface Config {
   readonly playground: boolean;
   /** Web origins allowed to call `/v1/*` from a browser (CORS) and to use the session cookie. */
   readonly allowedOrigins: ReadonlySet<string>;
+  readonly consistency: ConsistencyConfig;
   readonly logging: {
     /** `hashed` (default): logs carry a keyed hash of the user id; `raw`: the id itself. */
     readonly userIds: "hashed" | "raw";
@@ -63,6 +90,18 @@ export interface SessionConfig {
     readonly partitioned: boolean;
     readonly domain: string | undefined;
   };
+}
+
+/** CONSISTENCY and the strict mode's settings (docs/consistency.md). */
+export interface ConsistencyConfig {
+  /** `eventual` (default): verdicts from Workers KV; `strict`: from the TokenLedger Durable Object. */
+  readonly mode: ConsistencyMode;
+  /** TOKEN_MAX_USES: validations (and session opens) a token passes; null = unlimited. Strict mode only. */
+  readonly tokenMaxUses: number | null;
+  /** LEDGER_SHARDS: how many ledger objects share the users (by a hash of tenant and user id). */
+  readonly ledgerShards: number;
+  /** LEDGER_LOCATION_HINT: where the ledger objects are created; undefined = near their first caller. */
+  readonly ledgerLocationHint: DurableObjectLocationHint | undefined;
 }
 
 /** One variable at fault and what it must be; never its value. */
@@ -114,6 +153,10 @@ export interface ConfigEnv {
   ALLOWED_ORIGINS?: unknown;
   PLAYGROUND?: unknown;
   DOCS?: unknown;
+  CONSISTENCY?: unknown;
+  TOKEN_MAX_USES?: unknown;
+  LEDGER_SHARDS?: unknown;
+  LEDGER_LOCATION_HINT?: unknown;
 }
 
 const csv = (text: string) =>
@@ -138,6 +181,18 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
         text === undefined ? fallback : /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN,
       ),
       z.number().check(z.int(), z.gte(min), z.lte(max)),
+    ),
+  );
+
+/** A whole number in [min, max], or undefined when unset. */
+const optionalWholeNumber = (min: number, max: number) =>
+  z.pipe(
+    optionalText,
+    z.optional(
+      z.pipe(
+        z.transform((text: string) => (/^\d{1,6}$/.test(text) ? Number(text) : Number.NaN)),
+        z.number().check(z.int(), z.gte(min), z.lte(max)),
+      ),
     ),
   );
 
@@ -254,6 +309,28 @@ const variables = {
       ),
     ),
     expected: "must be on or off (or unset: on)",
+  },
+  CONSISTENCY: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? "eventual"),
+        z.enum(CONSISTENCY_MODES),
+      ),
+    ),
+    expected: "must be eventual or strict (or unset: eventual)",
+  },
+  TOKEN_MAX_USES: {
+    schema: optionalWholeNumber(1, TOKEN_MAX_USES_MAX),
+    expected: `must be a whole number from 1 to ${TOKEN_MAX_USES_MAX} (or unset: unlimited)`,
+  },
+  LEDGER_SHARDS: {
+    schema: wholeNumber(1, LEDGER_SHARDS_MAX, DEFAULT_LEDGER_SHARDS),
+    expected: `must be a whole number from 1 to ${LEDGER_SHARDS_MAX}`,
+  },
+  LEDGER_LOCATION_HINT: {
+    schema: z.pipe(optionalText, z.optional(z.enum(LEDGER_LOCATION_HINTS))),
+    expected: `must be one of ${LEDGER_LOCATION_HINTS.join(", ")} (or unset: near the first caller)`,
   },
   TENANT_SPACE_IDS: {
     schema: z.pipe(
@@ -403,6 +480,14 @@ async function checkAndBuild(
     problems.push({ variable: "PLAYGROUND", reason: "must be off when ENVIRONMENT=production" });
   }
 
+  if (vars.TOKEN_MAX_USES !== undefined && vars.CONSISTENCY === "eventual") {
+    problems.push({
+      variable: "TOKEN_MAX_USES",
+      reason:
+        "needs CONSISTENCY=strict: Workers KV cannot count uses (docs/consistency.md); unset it, or set CONSISTENCY=strict",
+    });
+  }
+
   if (problems.length > 0 || !signingKeys || !apiKeys || typeof identityIssuers === "string")
     return undefined;
   // No problem was recorded, so every variable of the table parsed.
@@ -425,6 +510,12 @@ async function checkAndBuild(
     tokenTtlSeconds: parsed.TOKEN_TTL_SECONDS,
     clockToleranceSeconds: parsed.CLOCK_TOLERANCE_SECONDS,
     validatePath: parsed.VALIDATE_PATH,
+    consistency: {
+      mode: parsed.CONSISTENCY,
+      tokenMaxUses: parsed.TOKEN_MAX_USES ?? null,
+      ledgerShards: parsed.LEDGER_SHARDS,
+      ledgerLocationHint: parsed.LEDGER_LOCATION_HINT,
+    },
     session: {
       ttlSeconds: parsed.SESSION_TTL_SECONDS,
       maxLifetimeSeconds: parsed.SESSION_MAX_LIFETIME_SECONDS,
