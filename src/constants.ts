@@ -53,3 +53,12 @@ export const SESSION_MAX_LIFETIME_MAX_SECONDS = 604_800;
  */
 export const REVOCATION_HORIZON_SECONDS =
   Math.max(TOKEN_TTL_MAX_SECONDS, SESSION_MAX_LIFETIME_MAX_SECONDS) + CLOCK_TOLERANCE_MAX_SECONDS;
+
+/** Records outlive what they describe by this much, so a lookup never races their expiry. */
+export const RECORD_EXPIRY_MARGIN_SECONDS = 60;
+
+/** Random bytes in a token id: 128 bits, unguessable and collision-free in practice. */
+export const TOKEN_ID_BYTES = 16;
+
+/** The ceiling on LEDGER_SHARDS: a token id's first byte names its shard (src/state/ledger/ledger-client.ts). */
+export const LEDGER_SHARDS_MAX = 256;

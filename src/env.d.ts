@@ -23,6 +23,11 @@ interface Env {
   LOG_USER_IDS?: string;
   /** `/docs`: on (default) or off (README, "Configuration"). */
   DOCS?: string;
+  /** `eventual` (default) or `strict` (docs/consistency.md), with the strict mode's settings. */
+  CONSISTENCY?: string;
+  TOKEN_MAX_USES?: string;
+  LEDGER_SHARDS?: string;
+  LEDGER_LOCATION_HINT?: string;
 }
 
 // Optional: Workers Analytics Engine dataset for metrics (README, "Metrics").

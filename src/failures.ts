@@ -20,3 +20,27 @@ export class InfrastructureFailure extends Error {
     this.name = "InfrastructureFailure";
   }
 }
+
+/**
+ * Runs a call to a dependency under a deadline: one that throws, or has not answered in
+ * `deadlineMs`, becomes the InfrastructureFailure `failure` makes (fail closed), described
+ * by `describe` (never a submitted value).
+ */
+export async function withDeadline<T>(
+  deadlineMs: number,
+  call: () => Promise<T>,
+  failure: (what: string) => InfrastructureFailure,
+  describe: (error: unknown) => string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(failure("timed out")), deadlineMs);
+  });
+  try {
+    return await Promise.race([call(), deadline]);
+  } catch (error) {
+    throw error instanceof InfrastructureFailure ? error : failure(describe(error));
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}

@@ -5,6 +5,7 @@ import { addressClass } from "./observability/caller";
 import { logAsJsonText, logEvent } from "./observability/log";
 
 export { TokenService } from "./rpc/token-service";
+export { TokenLedger } from "./state/ledger/token-ledger";
 
 const reportedConfigErrors = new WeakSet<object>();
 

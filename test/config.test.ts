@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { parseConfig } from "../src/config/config";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
 import {
   callWith,
@@ -31,6 +32,13 @@ describe("configuration", () => {
     ["CLOCK_TOLERANCE_SECONDS", "-1"],
     ["CLOCK_TOLERANCE_SECONDS", "301"],
     ["ENVIRONMENT", "prod-eu"],
+    ["CONSISTENCY", "linearizable"],
+    ["TOKEN_MAX_USES", "-1"],
+    ["TOKEN_MAX_USES", "1001"],
+    ["TOKEN_MAX_USES", "once"],
+    ["LEDGER_SHARDS", "-3"],
+    ["LEDGER_SHARDS", "257"],
+    ["LEDGER_LOCATION_HINT", "us-east-1"],
     ["VALIDATE_PATH", "no-leading-slash"],
     ["VALIDATE_PATH", "/v1/tokens"],
     ["TENANT_SPACE_IDS", "a b"],
@@ -94,6 +102,44 @@ describe("configuration", () => {
     expect(await moved.json()).toEqual({ retCode: 0, message: "validate success" });
     const old = await send(validateRequest(token, identity));
     expect(old.status).toBe(404);
+  });
+
+  describe("consistency (CONSISTENCY, TOKEN_MAX_USES, LEDGER_SHARDS, LEDGER_LOCATION_HINT)", () => {
+    it("defaults to eventual mode: unlimited uses, 16 ledger shards, no location hint", async () => {
+      const { consistency } = await parseConfig(TEST_BINDINGS);
+      expect(consistency).toEqual({
+        mode: "eventual",
+        tokenMaxUses: null,
+        ledgerShards: 16,
+        ledgerLocationHint: undefined,
+      });
+    });
+
+    it("strict mode takes every setting, at both ends of each range", async () => {
+      const parse = (overrides: Record<string, string>) =>
+        parseConfig({ ...TEST_BINDINGS, CONSISTENCY: "strict", ...overrides });
+      expect(
+        (await parse({ TOKEN_MAX_USES: "1", LEDGER_SHARDS: "1", LEDGER_LOCATION_HINT: "weur" })).consistency,
+      ).toEqual({ mode: "strict", tokenMaxUses: 1, ledgerShards: 1, ledgerLocationHint: "weur" });
+      expect(
+        (await parse({ TOKEN_MAX_USES: "1000", LEDGER_SHARDS: "256", LEDGER_LOCATION_HINT: "" })).consistency,
+      ).toEqual({ mode: "strict", tokenMaxUses: 1000, ledgerShards: 256, ledgerLocationHint: undefined });
+      for (const hint of ["wnam", "enam", "sam", "eeur", "apac", "oc", "afr", "me"]) {
+        expect((await parse({ LEDGER_LOCATION_HINT: hint })).consistency.ledgerLocationHint).toBe(hint);
+      }
+    });
+
+    it.each([undefined, "eventual"])(
+      "TOKEN_MAX_USES with CONSISTENCY=%s is a configuration error naming it (KV cannot count uses)",
+      async (mode) => {
+        const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+        const { status, body } = await configError({ CONSISTENCY: mode, TOKEN_MAX_USES: "1" });
+        expect(status).toBe(503);
+        expect(body.retCode).toBe(11);
+        expect(body.message).toContain("TOKEN_MAX_USES needs CONSISTENCY=strict");
+        errors.mockRestore();
+      },
+    );
   });
 
   describe("secrets", () => {

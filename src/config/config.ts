@@ -7,6 +7,7 @@ import { environmentProblems, howToSet, isDeployed, type ParseOptions } from "./
 import {
   type ConfigEnv,
   type ConfigProblem,
+  type ConsistencyMode,
   type Environment,
   type Parsed,
   parseSigningKeysVariable,
@@ -37,6 +38,7 @@ export interface Config {
   readonly playground: boolean;
   /** Web origins allowed to call `/v1/*` from a browser (CORS) and to use the session cookie. */
   readonly allowedOrigins: ReadonlySet<string>;
+  readonly consistency: ConsistencyConfig;
   readonly logging: {
     /** `hashed` (default): logs carry a keyed hash of the user id; `raw`: the id itself. */
     readonly userIds: "hashed" | "raw";
@@ -55,6 +57,18 @@ export interface SessionConfig {
     readonly partitioned: boolean;
     readonly domain: string | undefined;
   };
+}
+
+/** CONSISTENCY and the strict mode's settings (docs/consistency.md). */
+export interface ConsistencyConfig {
+  /** `eventual` (default): verdicts from Workers KV; `strict`: from the TokenLedger Durable Object. */
+  readonly mode: ConsistencyMode;
+  /** TOKEN_MAX_USES: validations (and session opens) a token passes; null = unlimited. Strict mode only. */
+  readonly tokenMaxUses: number | null;
+  /** LEDGER_SHARDS: how many ledger objects share the users (by a hash of tenant and user id). */
+  readonly ledgerShards: number;
+  /** LEDGER_LOCATION_HINT: where the ledger objects are created; undefined = near their first caller. */
+  readonly ledgerLocationHint: DurableObjectLocationHint | undefined;
 }
 
 /**
@@ -115,6 +129,14 @@ export async function parseConfig(env: ConfigEnv, options: ParseOptions = {}): P
     ),
   );
 
+  if (vars.TOKEN_MAX_USES !== undefined && vars.CONSISTENCY === "eventual") {
+    problems.push({
+      variable: "TOKEN_MAX_USES",
+      reason:
+        "needs CONSISTENCY=strict: Workers KV cannot count uses (docs/consistency.md); unset it, or set CONSISTENCY=strict",
+    });
+  }
+
   const servedTenants = new Set(tenantSpaceIds);
   const issuers =
     vars.IDENTITY_ISSUERS === undefined
@@ -167,6 +189,12 @@ async function build(
     tokenTtlSeconds: parsed.TOKEN_TTL_SECONDS,
     clockToleranceSeconds: parsed.CLOCK_TOLERANCE_SECONDS,
     validatePath: parsed.VALIDATE_PATH,
+    consistency: {
+      mode: parsed.CONSISTENCY,
+      tokenMaxUses: parsed.TOKEN_MAX_USES ?? null,
+      ledgerShards: parsed.LEDGER_SHARDS,
+      ledgerLocationHint: parsed.LEDGER_LOCATION_HINT,
+    },
     session: {
       ttlSeconds: parsed.SESSION_TTL_SECONDS,
       maxLifetimeSeconds: parsed.SESSION_MAX_LIFETIME_SECONDS,

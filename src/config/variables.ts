@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import {
   CLOCK_TOLERANCE_MAX_SECONDS,
   KV_MIN_TTL_SECONDS,
+  LEDGER_SHARDS_MAX,
   MAX_ID_LENGTH,
   MIN_API_KEY_LENGTH,
   SESSION_MAX_LIFETIME_MAX_SECONDS,
@@ -17,6 +18,33 @@ import { parseSigningKeys, type RawSigningKey } from "../crypto/signing-keys";
 
 export const ENVIRONMENTS = ["production", "staging", "development", "test"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const CONSISTENCY_MODES = ["eventual", "strict"] as const;
+export type ConsistencyMode = (typeof CONSISTENCY_MODES)[number];
+
+/**
+ * Cloudflare's Durable Object location hints (docs/consistency.md), as the runtime's
+ * `DurableObjectLocationHint` type lists them.
+ */
+export const LEDGER_LOCATION_HINTS = [
+  "wnam",
+  "enam",
+  "sam",
+  "weur",
+  "eeur",
+  "apac",
+  "apac-ne",
+  "apac-se",
+  "oc",
+  "afr",
+  "me",
+] as const satisfies readonly DurableObjectLocationHint[];
+
+/** Ledger objects per deployment unless LEDGER_SHARDS says otherwise (docs/consistency.md). */
+const DEFAULT_LEDGER_SHARDS = 16;
+
+/** The ceiling on TOKEN_MAX_USES: a token CEC validates more often than this is not single-use in any useful sense. */
+const TOKEN_MAX_USES_MAX = 1_000;
 
 export const DEFAULT_VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
 
@@ -46,6 +74,10 @@ export interface ConfigEnv {
   ALLOWED_ORIGINS?: unknown;
   PLAYGROUND?: unknown;
   DOCS?: unknown;
+  CONSISTENCY?: unknown;
+  TOKEN_MAX_USES?: unknown;
+  LEDGER_SHARDS?: unknown;
+  LEDGER_LOCATION_HINT?: unknown;
 }
 
 export const csv = (text: string) =>
@@ -70,6 +102,18 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
         text === undefined ? fallback : /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN,
       ),
       z.number().check(z.int(), z.gte(min), z.lte(max)),
+    ),
+  );
+
+/** A whole number in [min, max], or undefined when unset. */
+const optionalWholeNumber = (min: number, max: number) =>
+  z.pipe(
+    optionalText,
+    z.optional(
+      z.pipe(
+        z.transform((text: string) => (/^\d{1,6}$/.test(text) ? Number(text) : Number.NaN)),
+        z.number().check(z.int(), z.gte(min), z.lte(max)),
+      ),
     ),
   );
 
@@ -186,6 +230,28 @@ const variables = {
       ),
     ),
     expected: "must be on or off (or unset: on)",
+  },
+  CONSISTENCY: {
+    schema: z.pipe(
+      optionalText,
+      z.pipe(
+        z.transform((text: string | undefined) => text ?? "eventual"),
+        z.enum(CONSISTENCY_MODES),
+      ),
+    ),
+    expected: "must be eventual or strict (or unset: eventual)",
+  },
+  TOKEN_MAX_USES: {
+    schema: optionalWholeNumber(1, TOKEN_MAX_USES_MAX),
+    expected: `must be a whole number from 1 to ${TOKEN_MAX_USES_MAX} (or unset: unlimited)`,
+  },
+  LEDGER_SHARDS: {
+    schema: wholeNumber(1, LEDGER_SHARDS_MAX, DEFAULT_LEDGER_SHARDS),
+    expected: `must be a whole number from 1 to ${LEDGER_SHARDS_MAX}`,
+  },
+  LEDGER_LOCATION_HINT: {
+    schema: z.pipe(optionalText, z.optional(z.enum(LEDGER_LOCATION_HINTS))),
+    expected: `must be one of ${LEDGER_LOCATION_HINTS.join(", ")} (or unset: near the first caller)`,
   },
   TENANT_SPACE_IDS: {
     schema: z.pipe(

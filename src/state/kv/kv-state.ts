@@ -1,5 +1,5 @@
 import type { Config } from "../../config/config";
-import { KV_PROPAGATION_GRACE_SECONDS, REVOCATION_HORIZON_SECONDS } from "../../constants";
+import { KV_PROPAGATION_GRACE_SECONDS, REVOCATION_HORIZON_SECONDS, TOKEN_ID_BYTES } from "../../constants";
 import { randomBase64url, sha256Base64url, utf8 } from "../../crypto/encoding";
 import type { SessionClaims } from "../../sessions/session-value";
 import { tokenRefOf } from "../../tokens/token";
@@ -8,9 +8,6 @@ import { recordExpiration } from "./kv";
 import { readSessionRecord, type SessionRecord, writeSessionRecord } from "./session-records";
 import { readTokenRecord, writeTokenRecord } from "./token-records";
 import { isRevokedForUser, revokeUser } from "./user-revocation-records";
-
-/** Random bytes in a token id: 128 bits, unguessable and collision-free in practice. */
-const TOKEN_ID_BYTES = 16;
 
 const seconds = (milliseconds: number) => Math.floor(milliseconds / 1000);
 

@@ -1,9 +1,6 @@
 import * as z from "zod/mini";
-import { KV_CACHE_TTL_SECONDS, KV_MIN_TTL_SECONDS } from "../../constants";
-import { InfrastructureFailure } from "../../failures";
-
-/** Records outlive the token they describe by this much, so a lookup never races its expiry. */
-const RECORD_EXPIRY_MARGIN_SECONDS = 60;
+import { KV_CACHE_TTL_SECONDS, KV_MIN_TTL_SECONDS, RECORD_EXPIRY_MARGIN_SECONDS } from "../../constants";
+import { InfrastructureFailure, withDeadline } from "../../failures";
 
 /** A KV call that has not answered by then is treated as a failure (fail closed). */
 const KV_DEADLINE_MS = 2_000;
@@ -12,19 +9,13 @@ const KV_DEADLINE_MS = 2_000;
  * Every KV call goes through here: a call that throws, or has not answered within
  * KV_DEADLINE_MS, becomes the service-unavailable answer, so callers fail closed.
  */
-export async function withKvDeadline<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KvFailure(operation, "timed out")), KV_DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([call(), deadline]);
-  } catch (error) {
-    if (error instanceof KvFailure) throw error;
-    throw new KvFailure(operation, error instanceof Error ? error.message : "failed");
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
+export function withKvDeadline<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  return withDeadline(
+    KV_DEADLINE_MS,
+    call,
+    (failure) => new KvFailure(operation, failure),
+    (error) => (error instanceof Error ? error.message : "failed"),
+  );
 }
 
 /** A KV failure: answered as retCode 4 / HTTP 503 with Retry-After (src/failures.ts). */

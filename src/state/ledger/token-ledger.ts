@@ -1,0 +1,343 @@
+import { DurableObject } from "cloudflare:workers";
+import { utf8 } from "../../crypto/encoding";
+
+/**
+ * The strict mode's source of truth (CONSISTENCY=strict, docs/consistency.md): issued
+ * tokens and their uses, token and user revocations, web-channel sessions and their ends,
+ * for the users of one shard (src/ledger/ledger-client.ts). A Durable Object runs one
+ * event at a time, and every method below reads and writes SQLite synchronously with no
+ * `await` in between, inside one transaction: each call is atomic, and the very next call,
+ * from anywhere, sees its effect. Tables: docs/storage-schema.md, "Ledger".
+ *
+ * Times: tokens' and users' in whole seconds since the epoch (as `iat`), sessions'
+ * `createTime` and `endedAt` in milliseconds (as the cookie's); every `keepUntil` in
+ * seconds. Methods take plain objects and return plain values (RPC).
+ */
+
+/** What a use of a token (a validation, or a session open) finds. */
+export type TokenUse = "ok" | "unknown" | "revoked" | "userRevoked" | "used";
+
+/** What a session check finds. */
+export type SessionCheck = "ok" | "ended" | "replaced" | "unknown" | "tokenRevoked" | "userRevoked";
+
+/** A token as the ledger knows it: its ref (base64url(SHA-256(tokenId))), owner and `iat`. */
+export interface LedgerToken {
+  readonly ref: string;
+  readonly tenant: string;
+  readonly user: string;
+  readonly issuedAt: number;
+}
+
+export interface IssuedToken extends LedgerToken {
+  /** When the row may be removed (seconds): after the token's last valid second. */
+  readonly keepUntil: number;
+}
+
+export interface UseOptions {
+  /** TOKEN_MAX_USES: null = unlimited. */
+  readonly maxUses: number | null;
+  /** Seconds. */
+  readonly now: number;
+}
+
+export interface RevokeOptions {
+  /** Seconds. */
+  readonly now: number;
+  /** Seconds: past anything the revocation refuses. */
+  readonly keepUntil: number;
+}
+
+export interface LedgerUser {
+  readonly tenant: string;
+  readonly user: string;
+}
+
+export interface OpenedSession {
+  /** The session's key: base64url(SHA-256(JSON [tenant, channel, user])), as in KV. */
+  readonly key: string;
+  /** base64url(SHA-256(sessionId)): never the session id itself. */
+  readonly sid: string;
+  readonly tenant: string;
+  readonly user: string;
+  /** Seconds: after the session's hard end. */
+  readonly keepUntil: number;
+}
+
+export interface PresentedSession {
+  readonly key: string;
+  readonly sid: string;
+  /** The ref of the token that opened the session (the cookie's `tokenRef`). */
+  readonly tokenRef: string;
+  readonly tenant: string;
+  readonly user: string;
+  /** Milliseconds. */
+  readonly createTime: number;
+}
+
+export interface EndedSession {
+  readonly key: string;
+  readonly sid: string;
+  /** Milliseconds. */
+  readonly now: number;
+}
+
+/**
+ * How often the cleanup alarm runs at most. Each run is a billed request and a row written
+ * (the next alarm), so hourly keeps cleanup a rounding error on the bill while no row
+ * outlives its `keep_until` by more than an hour.
+ */
+export const LEDGER_CLEANUP_INTERVAL_SECONDS = 3_600;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tokens (
+  ref TEXT PRIMARY KEY,
+  tenant TEXT,
+  user TEXT,
+  issued_at INTEGER,
+  uses INTEGER NOT NULL DEFAULT 0,
+  revoked_at INTEGER,
+  keep_until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+  tenant TEXT NOT NULL,
+  user TEXT NOT NULL,
+  revoked_before INTEGER NOT NULL,
+  keep_until INTEGER NOT NULL,
+  PRIMARY KEY (tenant, user)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+  key TEXT PRIMARY KEY,
+  sid TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('active', 'ended')),
+  tenant TEXT NOT NULL,
+  user TEXT NOT NULL,
+  ended_at INTEGER,
+  keep_until INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** The tables the cleanup alarm sweeps. No index on keep_until: see alarm(). */
+const TABLES = ["tokens", "users", "sessions"] as const;
+
+type TokenRow = {
+  tenant: string | null;
+  user: string | null;
+  uses: number;
+  revoked_at: number | null;
+  keep_until: number;
+};
+
+const seconds = (milliseconds: number) => Math.floor(milliseconds / 1000);
+
+/** Constant-time comparison of two stored hashes (the house rule for anything derived from a secret). */
+function sameHash(presented: string, stored: string): boolean {
+  const a = utf8(presented);
+  const b = utf8(stored);
+  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
+}
+
+export class TokenLedger extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    // Synchronous and idempotent: no request can arrive before the tables exist.
+    this.sql.exec(SCHEMA);
+  }
+
+  /** Records a token at issuance. A replay never resets its uses or lifts a revocation. */
+  async recordIssued(token: IssuedToken): Promise<void> {
+    this.sql.exec(
+      `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
+       VALUES (?, ?, ?, ?, 0, NULL, ?)
+       ON CONFLICT (ref) DO UPDATE SET tenant = excluded.tenant, user = excluded.user,
+         issued_at = excluded.issued_at, keep_until = max(keep_until, excluded.keep_until)`,
+      token.ref,
+      token.tenant,
+      token.user,
+      token.issuedAt,
+      token.keepUntil,
+    );
+    await this.scheduleCleanup(token.keepUntil);
+  }
+
+  /**
+   * One use of a token (a validation): the same order of checks as eventual mode
+   * (src/tokens/validate-token.ts), minus its propagation grace. A token the ledger has
+   * no record of is unknown, at once: here the record is written before the token exists.
+   */
+  useToken(token: LedgerToken, options: UseOptions): TokenUse {
+    return this.ctx.storage.transactionSync(() => this.use(token, options));
+  }
+
+  /** Revokes a token by its ref, recorded or not (its record may have expired with it). */
+  async revokeToken(ref: string, options: RevokeOptions): Promise<void> {
+    this.sql.exec(
+      `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
+       VALUES (?, NULL, NULL, NULL, 0, ?, ?)
+       ON CONFLICT (ref) DO UPDATE SET revoked_at = coalesce(revoked_at, excluded.revoked_at),
+         keep_until = max(keep_until, excluded.keep_until)`,
+      ref,
+      options.now,
+      options.keepUntil,
+    );
+    await this.scheduleCleanup(options.keepUntil);
+  }
+
+  /**
+   * Revokes everything the user holds now: tokens issued, and sessions opened, at or
+   * before `now` (the second itself included, as in eventual mode). A later call moves
+   * the time forward, never back. Returns `revokedBefore`.
+   */
+  async revokeUser(user: LedgerUser, options: RevokeOptions): Promise<number> {
+    const revokedBefore = this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        `INSERT INTO users (tenant, user, revoked_before, keep_until) VALUES (?, ?, ?, ?)
+         ON CONFLICT (tenant, user) DO UPDATE SET
+           revoked_before = max(revoked_before, excluded.revoked_before),
+           keep_until = max(keep_until, excluded.keep_until)`,
+        user.tenant,
+        user.user,
+        options.now,
+        options.keepUntil,
+      );
+      return this.revokedBefore(user) ?? options.now;
+    });
+    await this.scheduleCleanup(options.keepUntil);
+    return revokedBefore;
+  }
+
+  /**
+   * Opens a web-channel session with a token: on "ok", in one transaction, the use is
+   * counted and the session (key, sid) becomes the key's only live one, replacing any
+   * earlier session of the key. Two opens racing for one key leave exactly one live.
+   */
+  async openSession(session: OpenedSession, token: LedgerToken, options: UseOptions): Promise<TokenUse> {
+    const verdict = this.ctx.storage.transactionSync(() => {
+      const use = this.use(token, options);
+      if (use !== "ok") return use;
+      this.sql.exec(
+        `INSERT INTO sessions (key, sid, state, tenant, user, ended_at, keep_until)
+         VALUES (?, ?, 'active', ?, ?, NULL, ?)
+         ON CONFLICT (key) DO UPDATE SET sid = excluded.sid, state = 'active', tenant = excluded.tenant,
+           user = excluded.user, ended_at = NULL, keep_until = excluded.keep_until`,
+        session.key,
+        session.sid,
+        session.tenant,
+        session.user,
+        session.keepUntil,
+      );
+      return use;
+    });
+    if (verdict === "ok") await this.scheduleCleanup(session.keepUntil);
+    return verdict;
+  }
+
+  /**
+   * Whether a presented session still stands, in the order of eventual mode
+   * (src/sessions/sessions.ts): the user's revocation, the token's, then the session's row.
+   * A missing row is final here (no propagation grace): the row is written at open.
+   */
+  checkSession(session: PresentedSession): SessionCheck {
+    return this.ctx.storage.transactionSync(() => {
+      const revokedBefore = this.revokedBefore(session);
+      if (revokedBefore !== undefined && seconds(session.createTime) <= revokedBefore) return "userRevoked";
+      const token = this.tokenRow(session.tokenRef);
+      if (token !== undefined && token.revoked_at !== null) return "tokenRevoked";
+      const row = this.sql
+        .exec<{ sid: string; state: string }>("SELECT sid, state FROM sessions WHERE key = ?", session.key)
+        .toArray()[0];
+      if (row === undefined) return "unknown";
+      if (!sameHash(session.sid, row.sid)) return "replaced";
+      return row.state === "active" ? "ok" : "ended";
+    });
+  }
+
+  /**
+   * Ends the session with this sid, and only it: a newer session of the key (another
+   * sid) is left alone. Nothing sets an ended row active again except a new open, whose
+   * new sid refuses the ended session's cookies.
+   */
+  endSession(session: EndedSession): void {
+    this.ctx.storage.transactionSync(() => {
+      const row = this.sql
+        .exec<{ sid: string }>("SELECT sid FROM sessions WHERE key = ?", session.key)
+        .toArray()[0];
+      if (row === undefined || !sameHash(session.sid, row.sid)) return;
+      this.sql.exec(
+        "UPDATE sessions SET state = 'ended', ended_at = coalesce(ended_at, ?) WHERE key = ?",
+        session.now,
+        session.key,
+      );
+    });
+  }
+
+  /**
+   * Removes every row whose `keep_until` has passed, then sets the next run while rows
+   * remain: storage holds only what can still decide a verdict. A full scan per table
+   * rather than an index on keep_until: a scan costs rows read ($0.001 a million), an
+   * index a second row written on every write ($1 a million).
+   */
+  override async alarm(): Promise<void> {
+    const now = seconds(Date.now());
+    const next = this.ctx.storage.transactionSync(() => {
+      for (const table of TABLES) this.sql.exec(`DELETE FROM ${table} WHERE keep_until < ?`, now);
+      return this.earliestKeepUntil();
+    });
+    if (next !== undefined) await this.setAlarmAt(next);
+  }
+
+  /** The use itself, inside a caller's transaction. */
+  private use(token: LedgerToken, options: UseOptions): TokenUse {
+    const row = this.tokenRow(token.ref);
+    if (row !== undefined && row.revoked_at !== null) return "revoked";
+    const revokedBefore = this.revokedBefore(token);
+    if (revokedBefore !== undefined && token.issuedAt <= revokedBefore) return "userRevoked";
+    // A row past keep_until is as good as removed, so no verdict depends on when cleanup last ran.
+    if (row === undefined || row.tenant === null || row.keep_until < options.now) return "unknown";
+    // The ref is a hash of the signed token id; a row of another owner is not this token's.
+    if (row.tenant !== token.tenant || row.user !== token.user) return "unknown";
+    if (options.maxUses !== null && row.uses >= options.maxUses) return "used";
+    this.sql.exec("UPDATE tokens SET uses = uses + 1 WHERE ref = ?", token.ref);
+    return "ok";
+  }
+
+  private tokenRow(ref: string): TokenRow | undefined {
+    return this.sql
+      .exec<TokenRow>("SELECT tenant, user, uses, revoked_at, keep_until FROM tokens WHERE ref = ?", ref)
+      .toArray()[0];
+  }
+
+  private revokedBefore(user: LedgerUser): number | undefined {
+    return this.sql
+      .exec<{ revoked_before: number }>(
+        "SELECT revoked_before FROM users WHERE tenant = ? AND user = ?",
+        user.tenant,
+        user.user,
+      )
+      .toArray()[0]?.revoked_before;
+  }
+
+  private earliestKeepUntil(): number | undefined {
+    const row = this.sql
+      .exec<{ earliest: number | null }>(
+        `SELECT min(keep_until) AS earliest FROM (
+           SELECT keep_until FROM tokens UNION ALL SELECT keep_until FROM users
+           UNION ALL SELECT keep_until FROM sessions)`,
+      )
+      .toArray()[0];
+    return row?.earliest ?? undefined;
+  }
+
+  /** Whenever a row is written and no cleanup is pending, one is set (the invariant: rows imply an alarm). */
+  private async scheduleCleanup(keepUntil: number): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.setAlarmAt(keepUntil);
+  }
+
+  /** The next run: when the earliest row expires, but never sooner than an interval from now. */
+  private async setAlarmAt(keepUntil: number): Promise<void> {
+    const at = Math.max(keepUntil + 1, seconds(Date.now()) + LEDGER_CLEANUP_INTERVAL_SECONDS);
+    await this.ctx.storage.setAlarm(at * 1000);
+  }
+}
