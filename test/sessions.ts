@@ -4,9 +4,9 @@ import { call, type Identity, issue, jsonRequest } from "./helpers";
 
 export const SESSIONS = "/v1/web-channel/sessions";
 
-/** Issues a token for `identity` and opens a session with it. */
+/** Issues a token for `identity` and opens a session with it, both through `send`. */
 export async function openSession(identity: Identity, channelId = "web-1", send = call) {
-  const { token } = await issue(identity);
+  const { token } = await issue(identity, {}, send);
   return send(jsonRequest(SESSIONS, { Token: token, ...identity, channelId }));
 }
 

@@ -1,8 +1,40 @@
 import type { Config } from "../config/config";
 import type { CredentialState } from "./credential-state";
 import { KvState } from "./kv/kv-state";
+import { LedgerClient } from "./ledger/ledger-client";
+import { LedgerState } from "./ledger/ledger-state";
 
-/** The state that decides verdicts for this deployment's CONSISTENCY (eventual: Workers KV). */
+/**
+ * The state that decides verdicts for this deployment's CONSISTENCY: Workers KV
+ * (eventual) or the TokenLedger Durable Object (strict).
+ *
+ * Ends (a token revoked, a user revoked, a session ended) are written to both stores,
+ * whichever decides: they are rare, and it makes switching CONSISTENCY safe both ways and
+ * any number of times. Nothing either mode has ended can be accepted by the other
+ * (docs/consistency.md, "Switching modes").
+ */
 export function credentialState(config: Config, env: Env): CredentialState {
-  return new KvState(env.TOKENS, config);
+  const kv = new KvState(env.TOKENS, config);
+  const ledger = new LedgerState(LedgerClient.fromConfig(env.LEDGER, config.consistency), config);
+  const [deciding, mirror] = config.consistency.mode === "strict" ? [ledger, kv] : [kv, ledger];
+  return withEndsMirrored(deciding, mirror);
+}
+
+function withEndsMirrored(deciding: CredentialState, mirror: CredentialState): CredentialState {
+  return {
+    newTokenId: (owner) => deciding.newTokenId(owner),
+    recordIssued: (token) => deciding.recordIssued(token),
+    useToken: (token, now) => deciding.useToken(token, now),
+    openSession: (session, token, nowMs) => deciding.openSession(session, token, nowMs),
+    checkSession: (session, nowMs) => deciding.checkSession(session, nowMs),
+    // Both must land (fail closed): a retry is harmless, since every end is idempotent.
+    revokeToken: async (tokenId, now) => {
+      await Promise.all([deciding.revokeToken(tokenId, now), mirror.revokeToken(tokenId, now)]);
+    },
+    revokeUser: async (owner, now) =>
+      (await Promise.all([deciding.revokeUser(owner, now), mirror.revokeUser(owner, now)]))[0],
+    endSession: async (session, nowMs) => {
+      await Promise.all([deciding.endSession(session, nowMs), mirror.endSession(session, nowMs)]);
+    },
+  };
 }
