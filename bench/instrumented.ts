@@ -1,16 +1,22 @@
 /**
  * The Worker behind a thin wrapper, for `npm run bench` only (never deployed), in one
- * of two modes chosen by the BENCH_MODE binding:
+ * of three modes chosen by the BENCH_MODE binding:
  * - `count`: the real KV binding wrapped in a counter, so KV calls per request are
  *   counted at the binding rather than guessed from the code;
  * - `in-isolate`: KV and the rate limiters replaced by trivial in-memory versions, so the
  *   workerd CPU measured is the Worker's own. Locally, KV and the limiters are simulated
  *   inside the same workerd process and their CPU would be counted as ours; on Cloudflare
- *   they run outside the isolate.
+ *   they run outside the isolate;
+ * - `local`: the bindings as they are (Miniflare's KV and limiters).
+ * In every mode, `POST /__bench/minimal-validate` (one KV read) and
+ * `/__bench/minimal-validate-2kv` (two) answer with the hand-written minimal validator
+ * (bench/minimal-validator.ts) on the same bindings, as the floor for the validate call.
  */
 import worker from "../src/index";
+import { minimalValidate } from "./minimal-validator";
 
-type Mode = "count" | "in-isolate";
+type Mode = "count" | "in-isolate" | "local";
+const BENCH_PATH = "/__bench/";
 const counts: Record<string, number> = {};
 const wrappedEnvs = new WeakMap<object, Env>();
 
@@ -43,6 +49,7 @@ function inIsolateKv(): KVNamespace {
 const allowAll = { limit: async () => ({ success: true }) } as RateLimit;
 
 function wrap(env: Env & { BENCH_MODE?: Mode }): Env {
+  if (env.BENCH_MODE === "local") return env;
   let wrapped = wrappedEnvs.get(env);
   if (!wrapped) {
     // One wrapped env per isolate, so the Worker's per-env config cache still holds.
@@ -63,10 +70,16 @@ function wrap(env: Env & { BENCH_MODE?: Mode }): Env {
 
 export default {
   async fetch(request, env: Env & { BENCH_MODE?: Mode }, ctx) {
-    if (new URL(request.url).pathname === "/__bench/kv-counts") {
-      const snapshot = { ...counts };
-      for (const key of Object.keys(counts)) delete counts[key];
-      return Response.json(snapshot);
+    // A plain substring test, not a URL parse: this runs before every measured request.
+    if (request.url.includes(BENCH_PATH)) {
+      const path = new URL(request.url).pathname;
+      if (path === "/__bench/minimal-validate") return minimalValidate(request, wrap(env), 1);
+      if (path === "/__bench/minimal-validate-2kv") return minimalValidate(request, wrap(env), 2);
+      if (path === "/__bench/kv-counts") {
+        const snapshot = { ...counts };
+        for (const key of Object.keys(counts)) delete counts[key];
+        return Response.json(snapshot);
+      }
     }
     return worker.fetch(request, wrap(env), ctx);
   },
