@@ -8,17 +8,34 @@
  *   inside the same workerd process and their CPU would be counted as ours; on Cloudflare
  *   they run outside the isolate;
  * - `local`: the bindings as they are (Miniflare's KV and limiters).
- * In every mode, `POST /__bench/minimal-validate` (one KV read) and
+ * In every mode, a path under `/__strict/` reaches the same Worker with CONSISTENCY=strict
+ * (the TokenLedger Durable Object, in the same workerd process), so both modes run in the
+ * same rounds; and `POST /__bench/minimal-validate` (one KV read) and
  * `/__bench/minimal-validate-2kv` (two) answer with the hand-written minimal validator
  * (bench/minimal-validator.ts) on the same bindings, as the floor for the validate call.
  */
 import worker from "../src/index";
+
+// The bundle's entrypoint must export every class its bindings name (LEDGER: TokenLedger).
+export { TokenLedger, TokenService } from "../src/index";
 import { minimalValidate } from "./minimal-validator";
 
 type Mode = "count" | "in-isolate" | "local";
 const BENCH_PATH = "/__bench/";
+const STRICT_PATH = "/__strict/";
 const counts: Record<string, number> = {};
 const wrappedEnvs = new WeakMap<object, Env>();
+const strictEnvs = new WeakMap<object, Env>();
+
+/** The same bindings with CONSISTENCY=strict: one object per env, so its config is parsed once. */
+function strict(env: Env): Env {
+  let strictEnv = strictEnvs.get(env);
+  if (!strictEnv) {
+    strictEnv = { ...env, CONSISTENCY: "strict" };
+    strictEnvs.set(env, strictEnv);
+  }
+  return strictEnv;
+}
 
 function countingKv(kv: KVNamespace): KVNamespace {
   return new Proxy(kv, {
@@ -80,6 +97,9 @@ export default {
         for (const key of Object.keys(counts)) delete counts[key];
         return Response.json(snapshot);
       }
+    }
+    if (request.url.includes(STRICT_PATH)) {
+      return worker.fetch(new Request(request.url.replace("/__strict", ""), request), strict(wrap(env)), ctx);
     }
     return worker.fetch(request, wrap(env), ctx);
   },

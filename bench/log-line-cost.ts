@@ -12,6 +12,9 @@ import { clientRequestIdOf, requestIdFor } from "../src/observability/request-lo
 import { reportSecurityEvents } from "../src/observability/security-events";
 import { countRequest } from "../src/observability/stats";
 
+// Bundled with wrangler.toml, whose LEDGER binding names this class: the entry must export it.
+export { TokenLedger } from "../src/state/ledger/token-ledger";
+
 /** The fields of a successful validation's line, as `observe` passes them. */
 const fields = () => ({
   requestId: crypto.randomUUID(),

@@ -72,6 +72,14 @@ async function scenarios(url) {
     channelId: "web-1",
   });
   const cookie = (opened.headers.get("set-cookie") ?? "").split(";")[0];
+  // The same, in strict mode (bench/instrumented.ts routes /__strict/ to CONSISTENCY=strict).
+  const { body: strictIssued } = await post(url, "/__strict/v1/tokens", identity, auth);
+  const { response: strictOpened } = await post(url, "/__strict/v1/web-channel/sessions", {
+    Token: strictIssued.token,
+    ...identity,
+    channelId: "web-1",
+  });
+  const strictCookie = (strictOpened.headers.get("set-cookie") ?? "").split(";")[0];
   const [header, payload, signature] = issued.token.split(".");
   const forged = `${header}.${payload}.${signature.startsWith("A") ? "B" : "A"}${signature.slice(1)}`;
   const json = { "content-type": "application/json" };
@@ -139,6 +147,29 @@ async function scenarios(url) {
       name: "GET /v1/web-channel/verify",
       expect: 204,
       request: { method: "GET", path: "/v1/web-channel/verify", headers: { cookie } },
+    },
+    {
+      name: "strict: POST /v1/tokens",
+      expect: 201,
+      request: {
+        method: "POST",
+        path: "/__strict/v1/tokens",
+        headers: { ...json, authorization: auth.Authorization },
+        body: JSON.stringify(identity),
+      },
+    },
+    {
+      name: "strict: validate, valid token",
+      expect: 200,
+      request: {
+        ...validateWith({ Token: strictIssued.token, ...identity }),
+        path: `/__strict${VALIDATE_PATH}`,
+      },
+    },
+    {
+      name: "strict: GET /v1/web-channel/verify",
+      expect: 204,
+      request: { method: "GET", path: "/__strict/v1/web-channel/verify", headers: { cookie: strictCookie } },
     },
     // Counted for KV calls only, not loaded: refusals that must cost no KV read.
     {

@@ -70,6 +70,8 @@ export async function start(scriptPath, { extraBindings = {}, kvPersist } = {}) 
       scriptPath,
       compatibilityDate: compatibilityDate(),
       kvNamespaces: ["TOKENS"],
+      // Strict mode's ledger (CONSISTENCY=strict), SQLite-backed as in wrangler.toml.
+      durableObjects: { LEDGER: { className: "TokenLedger", useSQLite: true } },
       ...(kvPersist && { kvPersist }),
       ratelimits,
       bindings: { ...bindings, ...extraBindings },

@@ -116,6 +116,27 @@ function checkWranglerConfig(config, name, environmentConfig, report) {
       }
     }
   }
+  const ownObjects = environmentConfig.durable_objects?.bindings ?? [];
+  for (const binding of config.durable_objects?.bindings ?? []) {
+    if (!ownObjects.some((entry) => entry.name === binding.name && entry.class_name === binding.class_name)) {
+      report.error(
+        binding.name,
+        `is not declared for this environment: add [[env.${name}.durable_objects.bindings]] with name = "${binding.name}" and class_name = "${binding.class_name}" (bindings are not inherited)`,
+      );
+    }
+  }
+  const migrated = (environmentConfig.migrations ?? config.migrations ?? []).flatMap((migration) => [
+    ...(migration.new_sqlite_classes ?? []),
+    ...(migration.new_classes ?? []),
+  ]);
+  for (const binding of ownObjects) {
+    if (!migrated.includes(binding.class_name)) {
+      report.error(
+        binding.name,
+        `its class ${binding.class_name} has no migration: add [[migrations]] with new_sqlite_classes = ["${binding.class_name}"]`,
+      );
+    }
+  }
   for (const namespace of environmentConfig.kv_namespaces ?? []) {
     if (!namespace.id) {
       report.note(

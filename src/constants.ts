@@ -59,6 +59,3 @@ export const RECORD_EXPIRY_MARGIN_SECONDS = 60;
 
 /** Random bytes in a token id: 128 bits, unguessable and collision-free in practice. */
 export const TOKEN_ID_BYTES = 16;
-
-/** The ceiling on LEDGER_SHARDS: a token id's first byte names its shard (src/state/ledger/ledger-client.ts). */
-export const LEDGER_SHARDS_MAX = 256;

@@ -26,7 +26,6 @@ interface Env {
   /** `eventual` (default) or `strict` (docs/consistency.md), with the strict mode's settings. */
   CONSISTENCY?: string;
   TOKEN_MAX_USES?: string;
-  LEDGER_SHARDS?: string;
   LEDGER_LOCATION_HINT?: string;
 }
 

@@ -31,6 +31,14 @@ name = "ISSUE_LIMITER"
 namespace_id = "1001"
 simple = { limit = 600, period = 60 }
 
+[[durable_objects.bindings]]
+name = "LEDGER"
+class_name = "TokenLedger"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["TokenLedger"]
+
 [env.production]
 name = "cec-edge-token-production"
 routes = [{ pattern = "cec-auth.shop.test", custom_domain = true }]
@@ -48,6 +56,10 @@ name = "ISSUE_LIMITER"
 namespace_id = "3001"
 simple = { limit = 600, period = 60 }
 
+[[env.production.durable_objects.bindings]]
+name = "LEDGER"
+class_name = "TokenLedger"
+
 [env.staging]
 name = "cec-edge-token-staging"
 routes = [{ pattern = "cec-auth-staging.shop.test", custom_domain = true }]
@@ -64,6 +76,10 @@ id = "9a0b7c6d5e4f40318273645546372819"
 name = "ISSUE_LIMITER"
 namespace_id = "2001"
 simple = { limit = 600, period = 60 }
+
+[[env.staging.durable_objects.bindings]]
+name = "LEDGER"
+class_name = "TokenLedger"
 `;
 
 /** Writes a wrangler.toml (and optional files beside it) in a fresh folder. */
@@ -121,6 +137,24 @@ describe("npm run preflight", () => {
       GOOD.replace(/\[\[env\.production\.ratelimits\]\][^[]*/, ""),
       SECRETS,
       'ISSUE_LIMITER is not declared for this environment: add [[env.production.ratelimits]] with name = "ISSUE_LIMITER"',
+    ],
+    [
+      "the ledger's Durable Object binding missing from the environment",
+      GOOD.replace(/\[\[env\.production\.durable_objects\.bindings\]\][^[]*/, ""),
+      SECRETS,
+      'LEDGER is not declared for this environment: add [[env.production.durable_objects.bindings]] with name = "LEDGER"',
+    ],
+    [
+      "the ledger's class without its migration",
+      GOOD.replace(/\[\[migrations\]\][^[]*/, ""),
+      SECRETS,
+      "LEDGER its class TokenLedger has no migration",
+    ],
+    [
+      "TOKEN_MAX_USES without strict mode",
+      GOOD.replace('ENVIRONMENT = "production"', 'ENVIRONMENT = "production"\nTOKEN_MAX_USES = "1"'),
+      SECRETS,
+      "TOKEN_MAX_USES needs CONSISTENCY=strict",
     ],
     [
       "a KV namespace shared with another environment",

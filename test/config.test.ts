@@ -36,8 +36,6 @@ describe("configuration", () => {
     ["TOKEN_MAX_USES", "-1"],
     ["TOKEN_MAX_USES", "1001"],
     ["TOKEN_MAX_USES", "once"],
-    ["LEDGER_SHARDS", "-3"],
-    ["LEDGER_SHARDS", "257"],
     ["LEDGER_LOCATION_HINT", "us-east-1"],
     ["VALIDATE_PATH", "no-leading-slash"],
     ["VALIDATE_PATH", "/v1/tokens"],
@@ -104,13 +102,12 @@ describe("configuration", () => {
     expect(old.status).toBe(404);
   });
 
-  describe("consistency (CONSISTENCY, TOKEN_MAX_USES, LEDGER_SHARDS, LEDGER_LOCATION_HINT)", () => {
-    it("defaults to eventual mode: unlimited uses, 16 ledger shards, no location hint", async () => {
+  describe("consistency (CONSISTENCY, TOKEN_MAX_USES, LEDGER_LOCATION_HINT)", () => {
+    it("defaults to eventual mode: unlimited uses, no location hint", async () => {
       const { consistency } = await parseConfig(TEST_BINDINGS);
       expect(consistency).toEqual({
         mode: "eventual",
         tokenMaxUses: null,
-        ledgerShards: 16,
         ledgerLocationHint: undefined,
       });
     });
@@ -118,12 +115,16 @@ describe("configuration", () => {
     it("strict mode takes every setting, at both ends of each range", async () => {
       const parse = (overrides: Record<string, string>) =>
         parseConfig({ ...TEST_BINDINGS, CONSISTENCY: "strict", ...overrides });
-      expect(
-        (await parse({ TOKEN_MAX_USES: "1", LEDGER_SHARDS: "1", LEDGER_LOCATION_HINT: "weur" })).consistency,
-      ).toEqual({ mode: "strict", tokenMaxUses: 1, ledgerShards: 1, ledgerLocationHint: "weur" });
-      expect(
-        (await parse({ TOKEN_MAX_USES: "1000", LEDGER_SHARDS: "256", LEDGER_LOCATION_HINT: "" })).consistency,
-      ).toEqual({ mode: "strict", tokenMaxUses: 1000, ledgerShards: 256, ledgerLocationHint: undefined });
+      expect((await parse({ TOKEN_MAX_USES: "1", LEDGER_LOCATION_HINT: "weur" })).consistency).toEqual({
+        mode: "strict",
+        tokenMaxUses: 1,
+        ledgerLocationHint: "weur",
+      });
+      expect((await parse({ TOKEN_MAX_USES: "1000", LEDGER_LOCATION_HINT: "" })).consistency).toEqual({
+        mode: "strict",
+        tokenMaxUses: 1000,
+        ledgerLocationHint: undefined,
+      });
       for (const hint of ["wnam", "enam", "sam", "eeur", "apac", "oc", "afr", "me"]) {
         expect((await parse({ LEDGER_LOCATION_HINT: hint })).consistency.ledgerLocationHint).toBe(hint);
       }

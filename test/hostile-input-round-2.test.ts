@@ -1,3 +1,4 @@
+import { base64url } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
 import { clientAddressKey } from "../src/http/client-address";
@@ -52,6 +53,25 @@ describe("2. the committed development secrets are refused by value, whatever th
     const forged = await mintToken(claimsFor(identity), {}, { kid, secret: developmentSecret });
     const response = await callWith(env, validateRequest(forged, identity));
     expect(await response.json()).toMatchObject({ retCode: 11 });
+  });
+
+  it("also followed by zero bytes, which HMAC treats as the same key", async () => {
+    const secret = base64url.decode(developmentSecret);
+    for (const zeros of [1, 64 - secret.byteLength]) {
+      const padded = base64url.encode(new Uint8Array([...secret, ...new Uint8Array(zeros)]));
+      const env = { ...TEST_BINDINGS, ENVIRONMENT: "production", SIGNING_KEYS: `prod-2026-a:${padded}` };
+      const identity = newIdentity();
+      const forged = await mintToken(
+        claimsFor(identity),
+        {},
+        { kid: "prod-2026-a", secret: developmentSecret },
+      );
+      const response = await callWith(env, validateRequest(forged, identity));
+      expect(await response.json()).toMatchObject({
+        retCode: 11,
+        message: expect.stringContaining("SIGNING_KEYS holds the committed development key"),
+      });
+    }
   });
 
   it("the development API key is refused beside a real one, and as the second key", async () => {

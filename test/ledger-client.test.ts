@@ -5,6 +5,7 @@ import { parseConfig } from "../src/config/config";
 import { outcomeResponse } from "../src/http/answer";
 import {
   LEDGER_DEADLINE_MS,
+  LEDGER_SHARDS,
   LedgerClient,
   LedgerFailure,
   type LedgerNamespace,
@@ -59,34 +60,37 @@ function faultyLedger(method: string, fault: Fault): LedgerNamespace & { gets: u
 const newUser = () => ({ tenant: TEST_TENANT, user: `user-${crypto.randomUUID()}` });
 
 /** A token as strict-mode issuance makes it: an id naming the user's shard, recorded there. */
-async function issueThrough(client: LedgerClient, shards: number) {
+async function issueThrough(client: LedgerClient) {
   const user = newUser();
-  const tokenId = newTokenId(await userShard(user, shards));
+  const tokenId = newTokenId(await userShard(user));
   const token = { ref: await tokenRefOf(tokenId), ...user, issuedAt: nowSeconds() };
   await client.recordIssued({ ...token, keepUntil: nowSeconds() + 600 });
   return { tokenId, token };
 }
 
 describe("ledger keying", () => {
-  it("a user's shard is stable, in range, and spreads users over every shard", async () => {
-    const counts = new Array(16).fill(0);
-    for (let index = 0; index < 1_600; index += 1) {
+  it("a user's shard is stable, in range, and spreads users over all 256 shards", async () => {
+    const counts = new Array(LEDGER_SHARDS).fill(0);
+    for (let index = 0; index < 25_600; index += 1) {
       const user = { tenant: TEST_TENANT, user: `user-${index}` };
-      const shard = await userShard(user, 16);
-      expect(await userShard(user, 16)).toBe(shard);
+      const shard = await userShard(user);
+      expect(shard).toBeGreaterThanOrEqual(0);
+      expect(shard).toBeLessThan(LEDGER_SHARDS);
       counts[shard] += 1;
     }
+    expect(await userShard({ tenant: TEST_TENANT, user: "user-7" })).toBe(
+      await userShard({ tenant: TEST_TENANT, user: "user-7" }),
+    );
     // 100 expected per shard; a hash that clumped would leave some far below.
     expect(Math.min(...counts)).toBeGreaterThan(50);
-    expect(await userShard({ tenant: "1", user: "23" }, 1)).toBe(0);
   });
 
   it("tenant and user are hashed as a pair: ('1','23') and ('12','3') are different users", async () => {
     const shards = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
         Promise.all([
-          userShard({ tenant: `1${index}`, user: "23" }, 256),
-          userShard({ tenant: `1${index}2`, user: "3" }, 256),
+          userShard({ tenant: `1${index}`, user: "23" }),
+          userShard({ tenant: `1${index}2`, user: "3" }),
         ]),
       ),
     );
@@ -98,7 +102,7 @@ describe("ledger keying", () => {
     for (let shard = 0; shard < 256; shard += 1) {
       const id = newTokenId(shard);
       expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
-      expect(shardOfTokenId(id, 256)).toBe(shard);
+      expect(shardOfTokenId(id)).toBe(shard);
       ids.add(id);
     }
     expect(ids.size).toBe(256);
@@ -107,19 +111,18 @@ describe("ledger keying", () => {
     expect(() => newTokenId(-1)).toThrow(RangeError);
   });
 
-  it("an id no shard of this deployment can hold names none", () => {
-    expect(shardOfTokenId(newTokenId(20), 16)).toBeUndefined();
-    expect(shardOfTokenId("not base64url!", 16)).toBeUndefined();
-    expect(shardOfTokenId("AAAA", 16)).toBeUndefined(); // 3 bytes, not 16
-    expect(shardOfTokenId(`${newTokenId(1)}AA`, 16)).toBeUndefined();
+  it("what is not a token id names no shard", () => {
+    expect(shardOfTokenId("not base64url!")).toBeUndefined();
+    expect(shardOfTokenId("AAAA")).toBeUndefined(); // 3 bytes, not 16
+    expect(shardOfTokenId(`${newTokenId(1)}AA`)).toBeUndefined();
   });
 });
 
 describe("LedgerClient", () => {
-  const client = new LedgerClient(env.LEDGER, { shards: 16, locationHint: undefined });
+  const client = new LedgerClient(env.LEDGER, { locationHint: undefined });
 
   it("records, uses and revokes a token in the object its user's shard names", async () => {
-    const { tokenId, token } = await issueThrough(client, 16);
+    const { tokenId, token } = await issueThrough(client);
     expect(await client.useToken(token, unlimited())).toBe("ok");
     const shard = await client.shardOf(token);
     const rows = await runInDurableObject(
@@ -137,19 +140,16 @@ describe("LedgerClient", () => {
     expect(await client.useToken(token, unlimited())).toBe("revoked");
   });
 
-  it("revoking an id no shard can hold calls nothing and succeeds", async () => {
-    const refusing = new LedgerClient(faultyLedger("revokeToken", "throw"), {
-      shards: 16,
-      locationHint: undefined,
-    });
+  it("revoking what is not a token id calls nothing and succeeds", async () => {
+    const refusing = new LedgerClient(faultyLedger("revokeToken", "throw"), { locationHint: undefined });
     const now = nowSeconds();
     await expect(
-      refusing.revokeToken(newTokenId(200), { now, keepUntil: now + 60 }),
+      refusing.revokeToken("not-a-token-id", { now, keepUntil: now + 60 }),
     ).resolves.toBeUndefined();
   });
 
   it("opens, checks and ends a session; revokes a user", async () => {
-    const { token } = await issueThrough(client, 16);
+    const { token } = await issueThrough(client);
     const session = {
       key: `key-${crypto.randomUUID()}`,
       sid: "sid-1",
@@ -168,7 +168,7 @@ describe("LedgerClient", () => {
   });
 
   it("50 concurrent validations of a single-use token through the client: exactly one ok", async () => {
-    const { token } = await issueThrough(client, 16);
+    const { token } = await issueThrough(client);
     const verdicts = await Promise.all(
       Array.from({ length: 50 }, () => client.useToken(token, { maxUses: 1, now: nowSeconds() })),
     );
@@ -182,10 +182,10 @@ describe("LedgerClient", () => {
       LEDGER_LOCATION_HINT: "weur",
     });
     const hinted = faultyLedger("none", "throw");
-    const { token } = await issueThrough(LedgerClient.fromConfig(hinted, config.consistency), 16);
+    const { token } = await issueThrough(LedgerClient.fromConfig(hinted, config.consistency));
     expect(hinted.gets).toEqual([{ locationHint: "weur" }]);
     const plain = faultyLedger("none", "throw");
-    await new LedgerClient(plain, { shards: 16, locationHint: undefined }).useToken(token, unlimited());
+    await new LedgerClient(plain, { locationHint: undefined }).useToken(token, unlimited());
     expect(plain.gets).toEqual([undefined]);
   });
 });
@@ -197,11 +197,8 @@ describe("ledger failures fail closed", () => {
     ["retryable", "unreachable (retryable)"],
     ["hang", "timed out"],
   ])("a call that fails (%s) is a LedgerFailure: 503, retCode 4, Retry-After", async (fault, failure) => {
-    const { token } = await issueThrough(
-      new LedgerClient(env.LEDGER, { shards: 16, locationHint: undefined }),
-      16,
-    );
-    const broken = new LedgerClient(faultyLedger("useToken", fault), { shards: 16, locationHint: undefined });
+    const { token } = await issueThrough(new LedgerClient(env.LEDGER, { locationHint: undefined }));
+    const broken = new LedgerClient(faultyLedger("useToken", fault), { locationHint: undefined });
     const started = Date.now();
     const error = await broken.useToken(token, unlimited()).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LedgerFailure);
@@ -221,7 +218,7 @@ describe("ledger failures fail closed", () => {
   it.each(["recordIssued", "revokeToken", "revokeUser", "openSession", "checkSession", "endSession"])(
     "%s failing throws LedgerFailure too, never an answer",
     async (method) => {
-      const broken = new LedgerClient(faultyLedger(method, "throw"), { shards: 16, locationHint: undefined });
+      const broken = new LedgerClient(faultyLedger(method, "throw"), { locationHint: undefined });
       const user = newUser();
       const token = { ref: "ref", ...user, issuedAt: nowSeconds() };
       const session = { key: "key", sid: "sid", ...user, keepUntil: nowSeconds() + 60 };
@@ -239,10 +236,7 @@ describe("ledger failures fail closed", () => {
   );
 
   it("a missing binding fails closed as well", async () => {
-    const unbound = new LedgerClient(undefined as unknown as LedgerNamespace, {
-      shards: 16,
-      locationHint: undefined,
-    });
+    const unbound = new LedgerClient(undefined as unknown as LedgerNamespace, { locationHint: undefined });
     await expect(
       unbound.checkSession({ key: "k", sid: "s", tokenRef: "r", ...newUser(), createTime: 0 }),
     ).rejects.toMatchObject({

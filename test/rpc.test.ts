@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { retCodeOf } from "../src/rpc/token-service";
 import { newIdentity, validate } from "./helpers";
@@ -94,6 +94,31 @@ describe("TokenService over Workers RPC", () => {
     });
     expect(await service.verifySession("forged")).toMatchObject({ retCode: 2 });
     expect(await service.verifySession("")).toMatchObject({ retCode: 1 });
+  });
+
+  it("exposes its four methods only: the helpers behind them cannot be called over RPC", async () => {
+    const stub = service as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    for (const helper of ["run", "orReject", "failed"]) {
+      const outcome = await stub[helper]?.("rpc:pwn").then(
+        () => "answered",
+        (error: Error) => error.message,
+      );
+      expect(outcome).toBe(`The RPC receiver does not implement "${helper}".`);
+    }
+    expect(logged.join("")).not.toContain("rpc:pwn");
+  });
+
+  it("a misconfigured service rejects with retCode 11 naming the variable", async () => {
+    const { default: _, TokenService } = await import("../src/index");
+    void _;
+    const misconfigured = new TokenService(
+      { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext,
+      { ...env, TOKEN_TTL_SECONDS: "soon" } as Env,
+    );
+    expect(await rejection(misconfigured.issueToken(newIdentity()))).toMatchObject({
+      retCode: 11,
+      message: expect.stringContaining("TOKEN_TTL_SECONDS"),
+    });
   });
 
   it("logs each call like a request, marked as coming over a service binding", async () => {

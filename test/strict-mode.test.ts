@@ -203,6 +203,18 @@ describe("switching CONSISTENCY on a live deployment", () => {
     expect((await validate(token, identity, eventual)).body.retCode).toBe(6);
   });
 
+  it("a strict session logged out in eventual mode, past KV's grace, stays ended back in strict", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const value = cookieValue(await openSession(newIdentity(), "web-1", strict()));
+      vi.setSystemTime(Date.now() + 2 * 60_000); // KV has no record of it, and the grace is over
+      expect((await endSession(value, eventual)).status).toBe(204);
+      expect((await verify(withCookie(value), strict())).status).toBe(401);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("back and forth: what eventual ended while strict's records lived stays ended in strict", async () => {
     const identity = newIdentity();
     const { token, tokenId } = await tokenFor(identity, strict());

@@ -65,8 +65,6 @@ export interface ConsistencyConfig {
   readonly mode: ConsistencyMode;
   /** TOKEN_MAX_USES: validations (and session opens) a token passes; null = unlimited. Strict mode only. */
   readonly tokenMaxUses: number | null;
-  /** LEDGER_SHARDS: how many ledger objects share the users (by a hash of tenant and user id). */
-  readonly ledgerShards: number;
   /** LEDGER_LOCATION_HINT: where the ledger objects are created; undefined = near their first caller. */
   readonly ledgerLocationHint: DurableObjectLocationHint | undefined;
 }
@@ -192,7 +190,6 @@ async function build(
     consistency: {
       mode: parsed.CONSISTENCY,
       tokenMaxUses: parsed.TOKEN_MAX_USES ?? null,
-      ledgerShards: parsed.LEDGER_SHARDS,
       ledgerLocationHint: parsed.LEDGER_LOCATION_HINT,
     },
     session: {

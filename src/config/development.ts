@@ -23,20 +23,35 @@ export const DEVELOPMENT_DEFAULTS = {
 const DEVELOPMENT_SIGNING_SECRET = DEVELOPMENT_DEFAULTS.SIGNING_KEYS.slice(DEVELOPMENT_KID_PREFIX.length + 1);
 
 /**
- * Whether the keys include the committed development signing key, recognised by its
- * secret whatever `kid` it is listed under (and by its `kid` too): the secret is public,
- * so anyone could forge tokens with it.
+ * Whether the keys include the committed development signing key, recognised by what it
+ * signs whatever `kid` it is listed under (and by its `kid` too): the secret is public,
+ * so anyone could forge tokens with it. HMAC pads a key of up to one block (64 bytes)
+ * with zero bytes, so the secret followed by zeros signs exactly as the secret does:
+ * such keys are compared with their trailing zeros removed. A longer key is hashed
+ * first, and no key we could be handed hashes to the development secret.
  */
 export function holdsDevelopmentSigningKey(keys: readonly RawSigningKey[]): boolean {
   const secret = decodeBase64url(DEVELOPMENT_SIGNING_SECRET);
+  if (!secret) return true;
+  const development = withoutTrailingZeros(secret);
   return keys.some(
     (key) =>
       key.kid.startsWith(DEVELOPMENT_KID_PREFIX) ||
-      (secret !== undefined &&
-        key.secret.byteLength === secret.byteLength &&
-        key.secret.every((byte, index) => byte === secret[index])),
+      (key.secret.byteLength <= HMAC_BLOCK_BYTES && sameBytes(withoutTrailingZeros(key.secret), development)),
   );
 }
+
+/** SHA-256's block: HMAC zero-pads keys up to this length and hashes longer ones. */
+const HMAC_BLOCK_BYTES = 64;
+
+function withoutTrailingZeros(bytes: Uint8Array): Uint8Array {
+  let end = bytes.byteLength;
+  while (end > 0 && bytes[end - 1] === 0) end -= 1;
+  return bytes.subarray(0, end);
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+  a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
 
 /** Whether the API keys include the committed development one. */
 export function holdsDevelopmentApiKey(apiKeys: readonly string[]): boolean {

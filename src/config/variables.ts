@@ -2,7 +2,6 @@ import * as z from "zod/mini";
 import {
   CLOCK_TOLERANCE_MAX_SECONDS,
   KV_MIN_TTL_SECONDS,
-  LEDGER_SHARDS_MAX,
   MAX_ID_LENGTH,
   MIN_API_KEY_LENGTH,
   SESSION_MAX_LIFETIME_MAX_SECONDS,
@@ -40,9 +39,6 @@ export const LEDGER_LOCATION_HINTS = [
   "me",
 ] as const satisfies readonly DurableObjectLocationHint[];
 
-/** Ledger objects per deployment unless LEDGER_SHARDS says otherwise (docs/consistency.md). */
-const DEFAULT_LEDGER_SHARDS = 16;
-
 /** The ceiling on TOKEN_MAX_USES: a token CEC validates more often than this is not single-use in any useful sense. */
 const TOKEN_MAX_USES_MAX = 1_000;
 
@@ -76,7 +72,6 @@ export interface ConfigEnv {
   DOCS?: unknown;
   CONSISTENCY?: unknown;
   TOKEN_MAX_USES?: unknown;
-  LEDGER_SHARDS?: unknown;
   LEDGER_LOCATION_HINT?: unknown;
 }
 
@@ -244,10 +239,6 @@ const variables = {
   TOKEN_MAX_USES: {
     schema: optionalWholeNumber(1, TOKEN_MAX_USES_MAX),
     expected: `must be a whole number from 1 to ${TOKEN_MAX_USES_MAX} (or unset: unlimited)`,
-  },
-  LEDGER_SHARDS: {
-    schema: wholeNumber(1, LEDGER_SHARDS_MAX, DEFAULT_LEDGER_SHARDS),
-    expected: `must be a whole number from 1 to ${LEDGER_SHARDS_MAX}`,
   },
   LEDGER_LOCATION_HINT: {
     schema: z.pipe(optionalText, z.optional(z.enum(LEDGER_LOCATION_HINTS))),

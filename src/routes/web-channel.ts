@@ -69,15 +69,13 @@ export function webChannelRoute(config: Config) {
       );
     })
     .delete("/sessions", async (c) => {
-      // Idempotent: whatever was presented, the browser is told to drop the cookie; a
-      // session is ended only by a value that verifies, so a stale cookie cannot end a newer one.
+      // Idempotent: whatever was presented, the browser is told to drop the cookie. Only a
+      // value we made, still alive, ends anything, and never a newer session than its own.
       const value = presentedSessionValue(c.req.raw);
-      const state = credentialState(config, c.env);
-      const verdict = value ? await verifySession(config, state, value) : undefined;
-      if (verdict?.outcome === "ok") {
-        const { tenantId, channelId, userId } = verdict.claims;
+      const ended = value ? await endSession(config, credentialState(config, c.env), value) : undefined;
+      if (ended) {
+        const { tenantId, channelId, userId } = ended;
         note(c, { tenant: tenantId, channelId, userId, reason: "session ended" });
-        await endSession(state, verdict.claims);
       }
       clearSessionCookie(c, config.session);
       return c.body(null, 204, NO_STORE);

@@ -2,6 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Caller, issuanceBudget } from "../access/callers";
 import { type Config, loadConfig } from "../config/config";
 import { InfrastructureFailure } from "../failures";
+import { reportConfigError } from "../observability/config-errors";
 import { logEvent } from "../observability/log";
 import { recordCall } from "../observability/request-log";
 import { OUTCOMES, type RetCodeBody, retCodeBody } from "../outcomes";
@@ -54,8 +55,8 @@ export class TokenService extends WorkerEntrypoint<Env> {
     tenantSpaceId: string;
     ttlSeconds?: number;
   }): Promise<IssuedToken> {
-    return this.orReject(
-      await this.run("issueToken", async (config, audit) => {
+    return orReject(
+      await run(this.env, "issueToken", async (config, audit) => {
         const request = parseInput(issueTokenRequest, input);
         if (request.outcome !== "ok") return request;
         decided(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
@@ -71,8 +72,8 @@ export class TokenService extends WorkerEntrypoint<Env> {
 
   /** `DELETE /v1/tokens/{tokenId}`. A refusal rejects with a RetCodeError. */
   async revokeToken(tokenId: string): Promise<void> {
-    this.orReject(
-      await this.run("revokeToken", async (config) => {
+    orReject(
+      await run(this.env, "revokeToken", async (config) => {
         const id = parseInput(tokenIdParam, tokenId);
         if (id.outcome !== "ok") return refuse("malformedRequest", "tokenId is not a token id");
         const overBudget = await issuanceBudget(this.env.ISSUE_LIMITER, SERVICE_BINDING);
@@ -90,7 +91,7 @@ export class TokenService extends WorkerEntrypoint<Env> {
     userId: string;
     tenantSpaceId: string;
   }): Promise<RetCodeBody> {
-    const decision = await this.run("validateToken", async (config, audit) => {
+    const decision = await run(this.env, "validateToken", async (config, audit) => {
       const request = parseInput(validateRequest, input);
       if (request.outcome !== "ok") return request;
       decided(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
@@ -108,7 +109,7 @@ export class TokenService extends WorkerEntrypoint<Env> {
   async verifySession(
     value: string,
   ): Promise<RetCodeBody & { tenantId?: string; channelId?: string; userId?: string }> {
-    const decision = await this.run("verifySession", async (config, audit) => {
+    const decision = await run(this.env, "verifySession", async (config, audit) => {
       if (typeof value !== "string" || value === "") {
         return refuse("credentialMissing", "no ccmessaging-token value");
       }
@@ -122,50 +123,59 @@ export class TokenService extends WorkerEntrypoint<Env> {
       ? { ...retCodeBody("ok"), ...decision.value }
       : retCodeBody(decision.outcome, decision.reason);
   }
+}
 
-  /**
-   * Runs one call: the configuration, the decision, and its record in the log. A store
-   * that failed becomes its refusal (retCode 4 or 13), a bug retCode 4 (its stack logged,
-   * never returned); nothing else escapes.
-   */
-  private async run<T>(method: string, decide: (config: Config, audit: CallAudit) => Promise<Decision<T>>) {
-    const started = Date.now();
-    const requestId = crypto.randomUUID();
-    const audit: CallAudit = {};
-    let config: Config | undefined;
-    let decision: Decision<T>;
-    try {
-      config = await loadConfig(this.env);
-      decision = await decide(config, audit);
-    } catch (error) {
-      decision = config ? failed(error, requestId) : refuse("misconfigured");
-    }
-    decided(audit, {
-      outcome: decision.outcome,
-      ...(decision.outcome !== "ok" && {
-        reason: decision.reason ?? OUTCOMES[decision.outcome].message,
-        securityEvent: decision.securityEvent,
-        limiter: decision.limiter,
-      }),
+/*
+ * The helpers below are module functions, not methods: every method of a
+ * WorkerEntrypoint (TypeScript's `private` included) can be called over RPC.
+ */
+
+/**
+ * Runs one call: the configuration, the decision, and its record in the log. A store
+ * that failed becomes its refusal (retCode 4 or 13), a bug retCode 4 (its stack logged,
+ * never returned); nothing else escapes.
+ */
+async function run<T>(
+  env: Env,
+  method: string,
+  decide: (config: Config, audit: CallAudit) => Promise<Decision<T>>,
+): Promise<Decision<T>> {
+  const started = Date.now();
+  const requestId = crypto.randomUUID();
+  const audit: CallAudit = {};
+  let config: Config | undefined;
+  let decision: Decision<T>;
+  try {
+    config = await loadConfig(env);
+    decision = await decide(config, audit);
+  } catch (error) {
+    decision = config ? failed(error, requestId) : refuse("misconfigured", reportConfigError(env, error));
+  }
+  decided(audit, {
+    outcome: decision.outcome,
+    ...(decision.outcome !== "ok" && {
+      reason: decision.reason ?? OUTCOMES[decision.outcome].message,
+      securityEvent: decision.securityEvent,
+      limiter: decision.limiter,
+    }),
+  });
+  if (config) {
+    await recordCall({ servedTenants: config.tenantSpaceIds, ...config.logging }, env.METRICS, {
+      requestId,
+      method: "RPC",
+      route: `rpc:${method}`,
+      status: OUTCOMES[decision.outcome].status.api,
+      audit,
+      caller: "service-binding",
+      latencyMs: Date.now() - started,
     });
-    if (config) {
-      await recordCall({ servedTenants: config.tenantSpaceIds, ...config.logging }, this.env.METRICS, {
-        requestId,
-        method: "RPC",
-        route: `rpc:${method}`,
-        status: OUTCOMES[decision.outcome].status.api,
-        audit,
-        caller: "service-binding",
-        latencyMs: Date.now() - started,
-      });
-    }
-    return decision;
   }
+  return decision;
+}
 
-  private orReject<T>(decision: Decision<T>): T {
-    if (decision.outcome !== "ok") throw new RetCodeError(retCodeBody(decision.outcome, decision.reason));
-    return decision.value;
-  }
+function orReject<T>(decision: Decision<T>): T {
+  if (decision.outcome !== "ok") throw new RetCodeError(retCodeBody(decision.outcome, decision.reason));
+  return decision.value;
 }
 
 /** What a thrown error means to an RPC caller, logged as the HTTP side logs it. */

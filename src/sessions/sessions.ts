@@ -114,7 +114,25 @@ export async function renewSession(
   return { claims: renewed, value: await encodeSessionValue(config.sessionKeys, renewed) };
 }
 
-/** Ends the session for good (CredentialState.endSession). */
-export function endSession(state: CredentialState, claims: SessionClaims, nowMs = Date.now()) {
-  return state.endSession(claims, nowMs);
+/**
+ * Ends the session a presented value names, for good, in every store that may hold it
+ * (CredentialState.endSession): what matters is that the value is ours and still alive,
+ * not what one store currently says of it (it may be unknown to this mode's store and
+ * live in the other's). A newer session of the same (tenant, channel, user) is left
+ * alone. Returns the ended session's claims, or undefined when there was nothing to end.
+ */
+export async function endSession(
+  config: Config,
+  state: CredentialState,
+  value: string,
+  nowMs = Date.now(),
+): Promise<SessionClaims | undefined> {
+  const decoded = await decodeSessionValue(config.sessionKeys, value);
+  if (decoded.outcome !== "ok") return undefined;
+  const { claims } = decoded;
+  const toleranceMs = config.clockToleranceSeconds * 1000;
+  const lastValid = Math.min(claims.expireTime, hardEnd(config, claims.createTime)) + toleranceMs;
+  if (lastValid <= nowMs) return undefined;
+  await state.endSession(claims, nowMs);
+  return claims;
 }

@@ -27,14 +27,21 @@ function withEndsMirrored(deciding: CredentialState, mirror: CredentialState): C
     useToken: (token, now) => deciding.useToken(token, now),
     openSession: (session, token, nowMs) => deciding.openSession(session, token, nowMs),
     checkSession: (session, nowMs) => deciding.checkSession(session, nowMs),
-    // Both must land (fail closed): a retry is harmless, since every end is idempotent.
-    revokeToken: async (tokenId, now) => {
-      await Promise.all([deciding.revokeToken(tokenId, now), mirror.revokeToken(tokenId, now)]);
-    },
-    revokeUser: async (owner, now) =>
-      (await Promise.all([deciding.revokeUser(owner, now), mirror.revokeUser(owner, now)]))[0],
-    endSession: async (session, nowMs) => {
-      await Promise.all([deciding.endSession(session, nowMs), mirror.endSession(session, nowMs)]);
-    },
+    revokeToken: (tokenId, now) => both(deciding.revokeToken(tokenId, now), mirror.revokeToken(tokenId, now)),
+    revokeUser: (owner, now) => both(deciding.revokeUser(owner, now), mirror.revokeUser(owner, now)),
+    endSession: (session, nowMs) =>
+      both(deciding.endSession(session, nowMs), mirror.endSession(session, nowMs)),
   };
+}
+
+/**
+ * Both writes, each run to its end before the answer (a failure of one never cuts the
+ * other short); then the first failure, if any, fails the request closed (503): a retry
+ * is harmless, every end is idempotent. The deciding store's result is returned.
+ */
+async function both<T>(deciding: Promise<T>, mirror: Promise<unknown>): Promise<T> {
+  const [decided, mirrored] = await Promise.allSettled([deciding, mirror]);
+  if (decided.status === "rejected") throw decided.reason;
+  if (mirrored.status === "rejected") throw mirrored.reason;
+  return decided.value;
 }

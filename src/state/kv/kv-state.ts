@@ -93,13 +93,17 @@ export class KvState implements CredentialState {
 
   /**
    * The end is written to the session's record, which only opening and ending write:
-   * renewal never does, so nothing but a newer session (another id) overwrites it.
+   * renewal never does, so nothing but a newer session (another id) overwrites it. A
+   * record that already holds another session id is a newer session's: left alone.
    */
   async endSession(session: SessionClaims, nowMs: number): Promise<void> {
+    const sid = await sha256Base64url(session.sessionId);
+    const record = await readSessionRecord(this.kv, session);
+    if (record?.sid !== undefined && record.sid !== sid) return;
     await writeSessionRecord(
       this.kv,
       session,
-      { state: "ended", sid: await sha256Base64url(session.sessionId), endedAt: nowMs },
+      { state: "ended", sid, endedAt: nowMs },
       this.sessionRecordExpiration(session, nowMs),
     );
   }

@@ -1,11 +1,6 @@
 import { base64url } from "jose";
 import type { ConsistencyConfig } from "../../config/config";
-import {
-  LEDGER_SHARDS_MAX,
-  RECORD_EXPIRY_MARGIN_SECONDS,
-  REVOCATION_HORIZON_SECONDS,
-  TOKEN_ID_BYTES,
-} from "../../constants";
+import { RECORD_EXPIRY_MARGIN_SECONDS, REVOCATION_HORIZON_SECONDS, TOKEN_ID_BYTES } from "../../constants";
 import { decodeBase64url, sha256 } from "../../crypto/encoding";
 import { InfrastructureFailure, withDeadline } from "../../failures";
 import { tokenRefOf } from "../../tokens/token";
@@ -25,7 +20,7 @@ import type {
 
 /**
  * How the Worker reaches the ledger (docs/consistency.md). Objects are named by shard,
- * `shard-<n>`; a user's shard is a hash of (tenant, user id) modulo LEDGER_SHARDS, so
+ * `shard-<n>`; a user's shard is a hash of (tenant, user id) over LEDGER_SHARDS, so
  * everything of one user (tokens, sessions, revocation) lives in one object and a
  * session open is one transaction. A token id carries its shard in its first byte
  * (newTokenId), so `DELETE /v1/tokens/{tokenId}` finds the object from the id alone.
@@ -75,32 +70,34 @@ export function withLedgerDeadline<T>(operation: string, call: () => Promise<T>)
   );
 }
 
-/** The user's shard: the first 4 bytes of SHA-256(JSON [tenant, user]), modulo `shards`. */
-export async function userShard(user: LedgerUser, shards: number): Promise<number> {
-  const digest = new DataView(await sha256(JSON.stringify([user.tenant, user.user])));
-  return digest.getUint32(0) % shards;
+/**
+ * Always 256 shards, one object each: a fixed number, because a shard count that could
+ * change would move users to objects that never heard of their revocations, and a token
+ * id's one byte names its shard. 256 objects at 500 calls a second each is 128,000 calls
+ * a second (docs/consistency.md, "Throughput"); an object that is never called costs nothing.
+ */
+export const LEDGER_SHARDS = 256;
+
+/** The user's shard: the first byte of SHA-256(JSON [tenant, user]). */
+export async function userShard(user: LedgerUser): Promise<number> {
+  const digest = new Uint8Array(await sha256(JSON.stringify([user.tenant, user.user])));
+  return (digest[0] ?? 0) % LEDGER_SHARDS;
 }
 
 /** A new token id for a user of `shard`: 16 random bytes, the first replaced by the shard (base64url, 22 characters). */
 export function newTokenId(shard: number): string {
-  if (!Number.isInteger(shard) || shard < 0 || shard >= LEDGER_SHARDS_MAX) {
-    throw new RangeError(`shard must be a whole number below ${LEDGER_SHARDS_MAX}`);
+  if (!Number.isInteger(shard) || shard < 0 || shard >= LEDGER_SHARDS) {
+    throw new RangeError(`shard must be a whole number below ${LEDGER_SHARDS}`);
   }
   const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_ID_BYTES));
   bytes[0] = shard;
   return base64url.encode(bytes);
 }
 
-/**
- * The shard a token id names, or undefined when no shard of this deployment can hold it
- * (not one of our ids, or made when LEDGER_SHARDS was larger): such a token is unknown
- * to the ledger, so there is nothing to revoke.
- */
-export function shardOfTokenId(tokenId: string, shards: number): number | undefined {
+/** The shard a token id names (its first byte), or undefined for what is not a token id. */
+export function shardOfTokenId(tokenId: string): number | undefined {
   const bytes = decodeBase64url(tokenId);
-  if (bytes?.byteLength !== TOKEN_ID_BYTES) return undefined;
-  const shard = bytes[0];
-  return shard !== undefined && shard < shards ? shard : undefined;
+  return bytes?.byteLength === TOKEN_ID_BYTES ? bytes[0] : undefined;
 }
 
 /** How long a revocation row is kept (seconds): past anything it can refuse, as KV's tombstones. */
@@ -112,8 +109,6 @@ export function revocationKeepUntil(now: number): number {
 export type LedgerNamespace = Pick<DurableObjectNamespace<TokenLedger>, "idFromName" | "get">;
 
 export interface LedgerPlacement {
-  /** LEDGER_SHARDS. */
-  readonly shards: number;
   /** LEDGER_LOCATION_HINT: honoured when an object is first created, ignored after. */
   readonly locationHint: DurableObjectLocationHint | undefined;
 }
@@ -129,15 +124,12 @@ export class LedgerClient {
   ) {}
 
   static fromConfig(namespace: LedgerNamespace, consistency: ConsistencyConfig): LedgerClient {
-    return new LedgerClient(namespace, {
-      shards: consistency.ledgerShards,
-      locationHint: consistency.ledgerLocationHint,
-    });
+    return new LedgerClient(namespace, { locationHint: consistency.ledgerLocationHint });
   }
 
   /** The user's shard, to make the id of a token issued to them (newTokenId). */
   shardOf(user: LedgerUser): Promise<number> {
-    return userShard(user, this.placement.shards);
+    return userShard(user);
   }
 
   recordIssued(token: IssuedToken): Promise<void> {
@@ -148,9 +140,9 @@ export class LedgerClient {
     return this.call("use token", token, (ledger) => ledger.useToken(token, options));
   }
 
-  /** Revokes by token id: the id names the shard. An id no shard can hold is unknown: nothing to do. */
+  /** Revokes by token id: the id names the shard. What is not a token id names none: nothing to do. */
   async revokeToken(tokenId: string, options: RevokeOptions): Promise<void> {
-    const shard = shardOfTokenId(tokenId, this.placement.shards);
+    const shard = shardOfTokenId(tokenId);
     if (shard === undefined) return;
     const ref = await tokenRefOf(tokenId);
     await withLedgerDeadline("revoke token", () => this.stub(shard).revokeToken(ref, options));
