@@ -1,6 +1,7 @@
 import type { Config } from "../config/config";
 import type { CredentialState, TokenOwner } from "../state/credential-state";
-import { type Refusal, refuse } from "../verdict";
+import { unservedTenant } from "../tenants";
+import type { Refusal } from "../verdict";
 
 /**
  * Ends everything one user holds in one tenant (an employee leaves, an account closes,
@@ -12,8 +13,12 @@ export async function revokeUser(
   config: Config,
   state: CredentialState,
   user: TokenOwner,
-  now = Math.floor(Date.now() / 1000),
 ): Promise<{ readonly outcome: "ok"; readonly revokedBefore: number } | Refusal> {
-  if (!config.tenantSpaceIds.has(user.tenantSpaceId)) return refuse("tenantNotServed", "tenantSpaceId");
-  return { outcome: "ok", revokedBefore: await state.revokeUser(user, now) };
+  const now = Math.floor(Date.now() / 1000);
+  return (
+    unservedTenant(config, user.tenantSpaceId) ?? {
+      outcome: "ok",
+      revokedBefore: await state.revokeUser(user, now),
+    }
+  );
 }

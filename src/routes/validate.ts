@@ -5,10 +5,10 @@ import { answer } from "../http/answer";
 import { jsonBody, limitBody } from "../http/json-body";
 import { note } from "../observability/audit";
 import { BODY_REFUSALS, type Operation, TOKEN_VERDICTS } from "../openapi/operation";
-import { tokenLimit } from "../rate-limits";
 import { retCodeAnswer, validateRequest } from "../schemas";
 import { credentialState } from "../state/state-for";
 import { validateToken } from "../tokens/validate-token";
+import { admitTokenAttempt } from "./token-attempt";
 
 /**
  * CEC's validate call (Huawei, "Developing a Token Generation Mechanism and Token
@@ -24,9 +24,8 @@ export function validateRoute(config: Config) {
     })
     .post("/", limitBody, jsonBody(validateRequest), async (c) => {
       const request = c.req.valid("json");
-      note(c, { tenant: request.tenantSpaceId, userId: request.userId });
-      const overLimit = await tokenLimit(c.env.TOKEN_LIMITER, request.Token);
-      if (overLimit) return answer(c, overLimit);
+      const refused = await admitTokenAttempt(c, request);
+      if (refused) return refused;
       const verdict = await validateToken(config, credentialState(config, c.env), request);
       if (verdict.outcome !== "ok") return answer(c, verdict);
       note(c, { kid: verdict.kid });

@@ -9,10 +9,10 @@ import { requireSession } from "../middleware/require-session";
 import { note } from "../observability/audit";
 import { BODY_REFUSALS, type Operation, TOKEN_VERDICTS } from "../openapi/operation";
 import { retCodeBody } from "../outcomes";
-import { tokenLimit } from "../rate-limits";
 import { openedSessionAnswer, openSessionRequest, sessionIdentityAnswer } from "../schemas";
 import { endSession, openSession, renewSession, verifySession } from "../sessions/sessions";
 import { credentialState } from "../state/state-for";
+import { admitTokenAttempt } from "./token-attempt";
 
 /**
  * `/v1/web-channel`: the `ccmessaging-token` session (Huawei, "Web Channel Interface
@@ -28,9 +28,8 @@ export function webChannelRoute(config: Config) {
     .post("/sessions", limitBody, jsonBody(openSessionRequest), async (c) => {
       const request = c.req.valid("json");
       // The channel is the caller's word until the session opens: logged only then.
-      note(c, { tenant: request.tenantSpaceId, userId: request.userId });
-      const overLimit = await tokenLimit(c.env.TOKEN_LIMITER, request.Token);
-      if (overLimit) return answer(c, overLimit);
+      const refused = await admitTokenAttempt(c, request);
+      if (refused) return refused;
       const opened = await openSession(config, credentialState(config, c.env), request);
       if (opened.outcome !== "ok") return answer(c, opened);
       note(c, { outcome: "ok", reason: "session opened", channelId: request.channelId });

@@ -2,7 +2,8 @@ import type * as z from "zod/mini";
 import type { Config } from "../config/config";
 import type { IssueTokenRequest, issuedTokenAnswer } from "../schemas";
 import type { CredentialState } from "../state/credential-state";
-import { type Refusal, refuse } from "../verdict";
+import { unservedTenant } from "../tenants";
+import type { Refusal } from "../verdict";
 import { signToken } from "./token";
 
 /** `expiresIn`: seconds from now; may be less than asked for (never more than TOKEN_TTL_SECONDS). */
@@ -24,7 +25,8 @@ export async function issueToken(
   request: IssueTokenRequest,
   now = Math.floor(Date.now() / 1000),
 ): Promise<{ readonly outcome: "ok"; readonly issued: IssuedToken } | Refusal> {
-  if (!config.tenantSpaceIds.has(request.tenantSpaceId)) return refuse("tenantNotServed", "tenantSpaceId");
+  const unserved = unservedTenant(config, request.tenantSpaceId);
+  if (unserved) return unserved;
   const expiresIn = grantedTtl(request.ttlSeconds, config.tokenTtlSeconds);
   const facts = {
     tokenId: await state.newTokenId(request),

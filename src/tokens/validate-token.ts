@@ -1,6 +1,7 @@
 import type { Config } from "../config/config";
 import type { ValidateRequest } from "../schemas";
 import type { CredentialState, TokenFacts, TokenStanding } from "../state/credential-state";
+import { unservedTenant } from "../tenants";
 import { type Refusal, refuse } from "../verdict";
 import { type TokenClaims, verifyToken } from "./token";
 
@@ -32,7 +33,8 @@ export async function validateToken(
  * and that it was issued for exactly this identity.
  */
 export async function checkToken(config: Config, request: ValidateRequest): Promise<Verdict> {
-  if (!config.tenantSpaceIds.has(request.tenantSpaceId)) return refuse("tenantNotServed", "tenantSpaceId");
+  const unserved = unservedTenant(config, request.tenantSpaceId);
+  if (unserved) return unserved;
   const check = await verifyToken(request.Token, {
     keys: config.signingKeys,
     clockToleranceSeconds: config.clockToleranceSeconds,

@@ -13,10 +13,10 @@ import type {
   PresentedSession,
   RevokeOptions,
   SessionCheck,
-  TokenLedger,
   TokenUse,
   UseOptions,
-} from "./token-ledger";
+} from "./ledger-types";
+import type { TokenLedger } from "./token-ledger";
 
 /**
  * How the Worker reaches the ledger (docs/consistency.md). Objects are named by shard,

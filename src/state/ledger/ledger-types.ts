@@ -1,0 +1,68 @@
+/** What goes into and out of the TokenLedger's RPC methods: plain objects and strings. */
+
+/** What a use of a token (a validation, or a session open) finds. */
+export type TokenUse = "ok" | "unknown" | "revoked" | "userRevoked" | "used";
+
+/** What a session check finds. */
+export type SessionCheck = "ok" | "ended" | "replaced" | "unknown" | "tokenRevoked" | "userRevoked";
+
+/** A token as the ledger knows it: its ref (base64url(SHA-256(tokenId))), owner and `iat`. */
+export interface LedgerToken {
+  readonly ref: string;
+  readonly tenant: string;
+  readonly user: string;
+  readonly issuedAt: number;
+}
+
+export interface IssuedToken extends LedgerToken {
+  /** When the row may be removed (seconds): after the token's last valid second. */
+  readonly keepUntil: number;
+}
+
+export interface UseOptions {
+  /** TOKEN_MAX_USES: null = unlimited. */
+  readonly maxUses: number | null;
+  /** Seconds. */
+  readonly now: number;
+}
+
+export interface RevokeOptions {
+  /** Seconds. */
+  readonly now: number;
+  /** Seconds: past anything the revocation refuses. */
+  readonly keepUntil: number;
+}
+
+export interface LedgerUser {
+  readonly tenant: string;
+  readonly user: string;
+}
+
+export interface OpenedSession {
+  /** The session's key: base64url(SHA-256(JSON [tenant, channel, user])), as in KV. */
+  readonly key: string;
+  /** base64url(SHA-256(sessionId)): never the session id itself. */
+  readonly sid: string;
+  readonly tenant: string;
+  readonly user: string;
+  /** Seconds: after the session's hard end. */
+  readonly keepUntil: number;
+}
+
+export interface PresentedSession {
+  readonly key: string;
+  readonly sid: string;
+  /** The ref of the token that opened the session (the cookie's `tokenRef`). */
+  readonly tokenRef: string;
+  readonly tenant: string;
+  readonly user: string;
+  /** Milliseconds. */
+  readonly createTime: number;
+}
+
+export interface EndedSession {
+  readonly key: string;
+  readonly sid: string;
+  /** Milliseconds. */
+  readonly now: number;
+}
