@@ -15,10 +15,10 @@
  * (bench/minimal-validator.ts) on the same bindings, as the floor for the validate call.
  */
 import worker from "../src/index";
+import { minimalValidate } from "./minimal-validator";
 
 // The bundle's entrypoint must export every class its bindings name (LEDGER: TokenLedger).
 export { TokenLedger, TokenService } from "../src/index";
-import { minimalValidate } from "./minimal-validator";
 
 type Mode = "count" | "in-isolate" | "local";
 const BENCH_PATH = "/__bench/";
