@@ -16,7 +16,7 @@ import type {
 /**
  * The strict mode's source of truth (CONSISTENCY=strict, docs/consistency.md): issued
  * tokens and their uses, token and user revocations, web-channel sessions and their ends,
- * for the users of one shard (src/ledger/ledger-client.ts). A Durable Object runs one
+ * for the users of one shard (src/state/ledger/ledger-client.ts). A Durable Object runs one
  * event at a time, and every method below reads and writes SQLite synchronously with no
  * `await` in between, inside one transaction: each call is atomic, and the very next call,
  * from anywhere, sees its effect. Tables: docs/storage-schema.md, "Ledger".
