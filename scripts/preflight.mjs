@@ -217,7 +217,15 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
   const dotVarsName = `.dev.vars.${name}`;
   const dotVarsFile = join(dirname(file), dotVarsName);
   const dotVars = existsSync(dotVarsFile) ? parseDotVars(readFileSync(dotVarsFile, "utf8")) : {};
-  const { SECRET_NAMES, parseConfig, ConfigError } = await loadParser();
+  const { SECRET_NAMES, VARIABLE_NAMES, parseConfig, ConfigError } = await loadParser();
+  for (const variable of Object.keys(environmentConfig.vars ?? {})) {
+    if (!VARIABLE_NAMES.includes(variable)) {
+      report.warning(
+        variable,
+        `under [env.${name}.vars] is not a variable the Worker reads (a misspelling?): it is ignored; the names are in README, "Configuration"`,
+      );
+    }
+  }
   const localSecrets = {};
   for (const [variable, value] of Object.entries(dotVars)) {
     if (SECRET_NAMES.includes(variable)) localSecrets[variable] = value;

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -192,6 +192,25 @@ describe("npm run preflight", () => {
     expect(found[0]).toContain(expected);
   });
 
+  it("warns of a variable the Worker does not read (a misspelling), and says where to fix a bad value", async () => {
+    const findings = await check(
+      GOOD.replace(
+        'ENVIRONMENT = "production"',
+        'ENVIRONMENT = "production"\nALLOWED_ORIGIN = "https://portal.shop.test"\nTOKEN_TTL_SECONDS = "5m"',
+      ),
+    );
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        level: "warning",
+        subject: "ALLOWED_ORIGIN",
+        message: expect.stringContaining("not a variable the Worker reads"),
+      }),
+    );
+    expect(errors(findings)).toEqual([
+      "TOKEN_TTL_SECONDS must be a whole number from 1 to 86400 (set it under [env.production.vars] in wrangler.toml)",
+    ]);
+  });
+
   it("applies wrangler's rules: a named environment inherits no vars from the top level", async () => {
     // The top level sets TENANT_SPACE_IDS; the environment does not, so the deployed Worker lacks it.
     const toml = GOOD.replace(
@@ -234,8 +253,12 @@ describe("npm run preflight", () => {
   });
 
   it("lists several problems at once and exits 1: the committed wrangler.toml's production as it stands", async () => {
+    // A copy, alone in a folder: a developer's own .dev.vars.production must not change the result.
+    const committed = project(readFileSync(join(root, "wrangler.toml"), "utf8"));
     const failing = run(process.execPath, [
       join(root, "scripts/preflight.mjs"),
+      "--config",
+      committed,
       "--env",
       "production",
       "--var",

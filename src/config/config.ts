@@ -16,6 +16,7 @@ import {
 
 export { SECRET_NAMES } from "./policy";
 export type { ConfigEnv, ConfigProblem, Environment } from "./variables";
+export { VARIABLE_NAMES } from "./variables";
 
 /** The parsed configuration: nothing else in the program reads raw `env` strings. */
 export interface Config {
@@ -103,6 +104,13 @@ export async function parseConfig(env: ConfigEnv, options: ParseOptions = {}): P
   const vars = parseVariables(env, problems);
   // An ENVIRONMENT that does not parse is held to production's rules, the strictest.
   const environment = vars.ENVIRONMENT ?? "production";
+  // A value that does not parse: say where to fix it, now that the environment is known.
+  for (const [index, problem] of problems.entries()) {
+    problems[index] = {
+      ...problem,
+      reason: `${problem.reason} (${howToSet(problem.variable, environment, options)})`,
+    };
+  }
   const failed = (name: string) => problems.some((problem) => problem.variable === name);
 
   /** A required setting: development falls back to its committed default, elsewhere it is a problem. */

@@ -271,6 +271,9 @@ type Variables = typeof variables;
 export type Parsed = { [Name in keyof Variables]: z.output<Variables[Name]["schema"]> };
 
 /** Every variable of the table; one that fails is left out and its problem recorded. */
+/** Every variable the Worker reads (README, "Configuration"): anything else is ignored. */
+export const VARIABLE_NAMES: readonly string[] = [...Object.keys(variables), "SIGNING_KEYS"];
+
 export function parseVariables(env: ConfigEnv, problems: ConfigProblem[]): Partial<Parsed> {
   const parsed: Record<string, unknown> = {};
   for (const [name, { schema, expected }] of Object.entries(variables)) {

@@ -3,7 +3,7 @@ import { type Caller, issuanceBudget } from "../access/callers";
 import { type Config, loadConfig } from "../config/config";
 import { InfrastructureFailure } from "../failures";
 import { reportConfigError } from "../observability/config-errors";
-import { logEvent } from "../observability/log";
+import { logAsJsonText, logEvent } from "../observability/log";
 import { recordCall } from "../observability/request-log";
 import { OUTCOMES, type RetCodeBody, retCodeBody } from "../outcomes";
 import { tokenLimit } from "../rate-limits";
@@ -23,6 +23,9 @@ export class RetCodeError extends Error {
   constructor(body: RetCodeBody) {
     super(`retCode ${body.retCode}: ${body.message}`);
     this.name = "RetCodeError";
+    // A refusal is an answer, not a fault: the runtime logs a rejected RPC call with the
+    // error's stack, and a refusal's carries nothing worth a log but its message.
+    this.stack = `${this.name}: ${this.message}`;
   }
 }
 
@@ -141,6 +144,8 @@ async function run<T>(
   decide: (config: Config, audit: CallAudit) => Promise<Decision<T>>,
 ): Promise<Decision<T>> {
   const started = Date.now();
+  // One JSON line per event where a person reads the console (src/index.ts does the same for HTTP).
+  logAsJsonText(env.ENVIRONMENT === "development");
   const requestId = crypto.randomUUID();
   const audit: CallAudit = {};
   let config: Config | undefined;
