@@ -36,6 +36,9 @@ async function startWorker(): Promise<string> {
       "dev",
       "--var",
       "ENVIRONMENT:development",
+      // E2E_CONSISTENCY=strict runs the same walk-through on the Durable Object ledger.
+      "--var",
+      `CONSISTENCY:${process.env.E2E_CONSISTENCY ?? "eventual"}`,
       "--local-protocol",
       "https",
       "--https-key-path",
