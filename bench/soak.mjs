@@ -70,7 +70,9 @@ function loop(url, index) {
     tenantSpaceId: TENANT,
   }));
   const tokens = []; // { token, tokenId, identity, revoked }
-  const sessions = new Map(); // "user|channel" -> { current, replaced: [] }
+  // "user|channel" -> { current, replaced: [] }; each session { cookie, token }: revoking
+  // the token that opened a session ends the session too.
+  const sessions = new Map();
 
   const actions = {
     async issue() {
@@ -126,7 +128,7 @@ function loop(url, index) {
         slot.replaced.push(slot.current);
         count("sessionsReplaced");
       }
-      slot.current = cookie;
+      slot.current = { cookie, token: entry };
       sessions.set(key, slot);
       count("sessionsOpened");
     },
@@ -134,13 +136,14 @@ function loop(url, index) {
       const slot = pick([...sessions.values()]);
       if (!slot) return;
       const replaced = slot.replaced.length > 0 && Math.random() < 0.3;
-      const cookie = replaced ? pick(slot.replaced) : slot.current;
-      const answer = await send(url, "/v1/web-channel/verify", { headers: { Cookie: cookie } });
-      const expected = replaced ? 401 : 204;
-      if (answer.status !== expected || (replaced && answer.body?.retCode !== 6)) {
+      const session = replaced ? pick(slot.replaced) : slot.current;
+      const answer = await send(url, "/v1/web-channel/verify", { headers: { Cookie: session.cookie } });
+      const refused = replaced || session.token.revoked;
+      const expected = refused ? 401 : 204;
+      if (answer.status !== expected || (refused && answer.body?.retCode !== 6)) {
         return surprise("verifySession", { expected, status: answer.status, body: answer.body });
       }
-      count(replaced ? "replacedRefused" : "sessionsVerified");
+      count(replaced ? "replacedRefused" : refused ? "revokedSessionRefused" : "sessionsVerified");
     },
   };
   // Weights: mostly validations and verifications, as in production.
@@ -174,9 +177,12 @@ function loop(url, index) {
         else count(entry.revoked ? "sweptRevokedRefused" : "sweptTokensValid");
       }
       for (const slot of sessions.values()) {
-        const answer = await send(url, "/v1/web-channel/verify", { headers: { Cookie: slot.current } });
-        if (answer.status !== 204) surprise("sweep session", { status: answer.status, body: answer.body });
-        else count("sweptSessionsLive");
+        const { cookie, token } = slot.current;
+        const answer = await send(url, "/v1/web-channel/verify", { headers: { Cookie: cookie } });
+        const expected = token.revoked ? 401 : 204;
+        if (answer.status !== expected)
+          surprise("sweep session", { expected, status: answer.status, body: answer.body });
+        else count(token.revoked ? "sweptRevokedSessionsRefused" : "sweptSessionsLive");
       }
     },
   };
