@@ -57,14 +57,8 @@ export async function validateAsCec(base, path, { token, userId, userName, tenan
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ Token: token, userName, userId, tenantSpaceId: tenant }),
   });
-  const text = await response.text();
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, retCode: body?.retCode, message: body?.message ?? text.slice(0, 200) };
+  const { status, body, message } = await readAnswer(response);
+  return { status, retCode: body?.retCode, message };
 }
 
 function describe({ status, retCode, message }) {
@@ -85,6 +79,7 @@ async function readAnswer(response) {
   return {
     status: response.status,
     body,
+    message,
     summary: `HTTP ${response.status}, retCode ${body?.retCode ?? "none"} (${message})`,
   };
 }

@@ -14,11 +14,19 @@ import { LedgerState } from "./ledger/ledger-state";
  * (docs/consistency.md, "Switching modes").
  */
 export function credentialState(config: Config, env: Env): CredentialState {
-  const kv = new KvState(env.TOKENS, config);
-  const ledger = new LedgerState(LedgerClient.fromConfig(env.LEDGER, config.consistency), config);
-  const [deciding, mirror] = config.consistency.mode === "strict" ? [ledger, kv] : [kv, ledger];
-  return withEndsMirrored(deciding, mirror);
+  // Built once per `env` (one per isolate, as its configuration is), not per request.
+  let state = states.get(env);
+  if (!state) {
+    const kv = new KvState(env.TOKENS, config);
+    const ledger = new LedgerState(LedgerClient.fromConfig(env.LEDGER, config.consistency), config);
+    const [deciding, mirror] = config.consistency.mode === "strict" ? [ledger, kv] : [kv, ledger];
+    state = withEndsMirrored(deciding, mirror);
+    states.set(env, state);
+  }
+  return state;
 }
+
+const states = new WeakMap<object, CredentialState>();
 
 function withEndsMirrored(deciding: CredentialState, mirror: CredentialState): CredentialState {
   return {
