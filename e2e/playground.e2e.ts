@@ -93,6 +93,9 @@ beforeAll(async () => {
   context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 900 } });
   page = await context.newPage();
   await page.goto(`${origin}/playground`);
+  // The page wires its buttons once it has read /playground/config.json: wait for that, or a
+  // click on a cold Worker can land before anything listens (seen once on a fresh clone).
+  await page.locator("#environment", { hasText: "Environment:" }).waitFor();
 });
 
 afterAll(async () => {
