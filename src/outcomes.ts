@@ -78,6 +78,8 @@ export const OUTCOMES = {
   httpsRequired: { retCode: 16, message: "HTTPS required", status: both(403) },
   /** CONSISTENCY=strict with TOKEN_MAX_USES: the token has passed validation that many times. */
   tokenAlreadyUsed: { retCode: 17, message: "token already used", status: verdict(401) },
+  /** An identity token from before the user's revocation (POST /v1/revocations): only a new sign-in helps. */
+  identityRevoked: { retCode: 18, message: "user revoked, sign in again", status: both(401) },
 } as const satisfies Record<string, OutcomeRow>;
 
 export interface OutcomeRow {

@@ -11,6 +11,8 @@ export type SecurityEventKind =
   | "forged_session_value"
   /** A revoked token, or a token or session of a revoked user. */
   | "revoked_token_presented"
+  /** An identity token issued at or before its user's revocation, presented to get a token. */
+  | "revoked_identity_presented"
   | "rate_limit_hit"
   /** Counted by the observer: several failures on one identity or address class. */
   | "repeated_failures"

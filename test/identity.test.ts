@@ -1,70 +1,29 @@
-import { base64url, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { base64url, generateKeyPair, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { bearer, callWith, DEVELOPMENT_ENV, jsonRequest, newIdentity, validate } from "./helpers";
+import {
+  freshIdentityProvider,
+  type IdentityProvider,
+  identityProvider,
+  type PublishedKeySets,
+  serveKeySets,
+} from "./identity-provider";
 import { TEST_TENANT, TEST_TENANT_OTHER, UNSERVED_TENANT } from "./test-env";
 
-/**
- * An enterprise identity provider played by the test: a key pair, a JWKS served by a
- * mocked `fetch` (the Worker's only way out), and tokens it signs.
- */
-async function provider(name: string, { alg = "RS256" as "RS256" | "ES256" } = {}) {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-  const kid = `${name}-key-1`;
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg, use: "sig" };
-  const issuer = `https://${name}.idp.test`;
-  const jwksUri = `${issuer}/.well-known/jwks.json`;
-  return {
-    issuer,
-    jwksUri,
-    jwk,
-    publicKey,
-    kid,
-    entry: (overrides: Record<string, unknown> = {}) => ({
-      issuer,
-      audience: "cec-edge-token",
-      jwksUri,
-      tenantSpaceIds: [TEST_TENANT],
-      ...overrides,
-    }),
-    sign: (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
-      new SignJWT({ name: "Alice Example", ...claims })
-        .setProtectedHeader({ alg, kid, typ: "JWT", ...header })
-        .setIssuer((claims.iss as string) ?? issuer)
-        .setAudience((claims.aud as string) ?? "cec-edge-token")
-        .setSubject((claims.sub as string) ?? "alice")
-        .setIssuedAt((claims.iat as number) ?? Math.floor(Date.now() / 1000))
-        .setExpirationTime((claims.exp as number) ?? Math.floor(Date.now() / 1000) + 300)
-        .sign(privateKey),
-  };
-}
-
-type Provider = Awaited<ReturnType<typeof provider>>;
 let fetchSpy: MockInstance<typeof fetch>;
-/** JWKS documents by URL; a function answers dynamically (down, garbage). */
-const published = new Map<string, JWK[] | (() => Response | Promise<Response>)>();
+const published: PublishedKeySets = new Map();
 
 beforeEach(() => {
   published.clear();
   for (const level of ["log", "warn", "error"] as const)
     vi.spyOn(console, level).mockImplementation(() => {});
-  fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const document = published.get(url);
-    if (!document) return new Response("not found", { status: 404 });
-    if (typeof document === "function") return document();
-    return Response.json({ keys: document });
-  });
+  fetchSpy = serveKeySets(published);
 });
 afterEach(() => vi.restoreAllMocks());
 
-let unique = 0;
-/** A fresh provider per test: the Worker caches key sets per JWKS URL for the isolate's life. */
-async function freshProvider(options?: { alg?: "RS256" | "ES256" }) {
-  unique += 1;
-  const idp = await provider(`p${unique}-${crypto.randomUUID().slice(0, 8)}`, options);
-  published.set(idp.jwksUri, [idp.jwk]);
-  return idp;
-}
+const provider = identityProvider;
+type Provider = IdentityProvider;
+const freshProvider = (options?: { alg?: "RS256" | "ES256" }) => freshIdentityProvider(published, options);
 
 const issuersEnv = (...entries: unknown[]) => ({ IDENTITY_ISSUERS: JSON.stringify(entries) });
 
@@ -93,6 +52,20 @@ const accessRequest = (env: Record<string, unknown>, assertion: string) =>
   );
 
 describe("POST /v1/tokens with an enterprise identity token", () => {
+  it("requires iat: an identity token without it is refused (401, retCode 12)", async () => {
+    const idp = await freshProvider();
+    const { response, body } = await requestToken(idp, await idp.sign({ iat: null }));
+    expect(response.status).toBe(401);
+    expect(body).toEqual({ retCode: 12, message: "identity token invalid: iat claim is required" });
+  });
+
+  it("refuses an auth_time that is not a number (401, retCode 12)", async () => {
+    const idp = await freshProvider();
+    const { response, body } = await requestToken(idp, await idp.sign({ auth_time: "yesterday" }));
+    expect(response.status).toBe(401);
+    expect(body).toEqual({ retCode: 12, message: "identity token invalid: auth_time claim not accepted" });
+  });
+
   it("issues a token for the signed-in user, whose identity comes from the claims", async () => {
     const idp = await freshProvider();
     const { response, body } = await requestToken(

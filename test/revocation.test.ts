@@ -1,7 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
+import { userShard } from "../src/state/ledger/ledger-client";
 import {
   bearer,
   call,
@@ -14,8 +16,9 @@ import {
   VALIDATE_PATH,
   validate,
 } from "./helpers";
+import { freshIdentityProvider, type PublishedKeySets, serveKeySets } from "./identity-provider";
 import { cookieValue, endSession, me, openSession, SESSIONS, verify, withCookie } from "./sessions";
-import { TEST_TENANT_OTHER, UNSERVED_TENANT } from "./test-env";
+import { TEST_TENANT, TEST_TENANT_OTHER, UNSERVED_TENANT } from "./test-env";
 
 /**
  * "Revoked means refused": an ended session, a revoked token and a revoked user stay
@@ -371,6 +374,86 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])("%s mode", (mode) =>
       );
       expect(revoked.status).toBe(200);
       expect((await validate(token, identity, development)).body.retCode).toBe(6);
+    });
+
+    describe("a revoked user cannot sign straight back in with the same identity token", () => {
+      const published: PublishedKeySets = new Map();
+      beforeEach(() => {
+        published.clear();
+        serveKeySets(published);
+      });
+      const tokenRequest = (idToken: string) =>
+        jsonRequest(
+          "/v1/tokens",
+          { tenantSpaceId: TEST_TENANT },
+          { headers: { Authorization: `Bearer ${idToken}` } },
+        );
+
+      /** Tokens recorded for `user` in the mode under test: KV records, or ledger rows of the user's shard. */
+      async function storedTokens(user: string): Promise<number> {
+        if (mode === "eventual") return (await env.TOKENS.list({ prefix: "token:" })).keys.length;
+        const shard = await userShard({ tenant: TEST_TENANT, user });
+        const stub = env.LEDGER.get(env.LEDGER.idFromName(`shard-${shard}`));
+        return runInDurableObject(
+          stub,
+          (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tokens").one().n,
+        );
+      }
+
+      it("refuses an identity token issued at or before revokedBefore; a later sign-in works", async () => {
+        const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+        vi.spyOn(console, "log").mockImplementation(() => {});
+        const idp = await freshIdentityProvider(published);
+        const via = sendWith({ IDENTITY_ISSUERS: JSON.stringify([idp.entry()]) });
+        const user = `user-${crypto.randomUUID()}`;
+        const idToken = await idp.sign({ sub: user });
+        expect((await via(tokenRequest(idToken))).status).toBe(201);
+
+        at(1000);
+        const revoked = await revokeUser({ tenantSpaceId: TEST_TENANT, userId: user }, bearer(), via);
+        expect(revoked.status).toBe(200);
+        at(2000);
+        const stored = await storedTokens(user);
+        const again = await via(tokenRequest(idToken));
+        expect(again.status).toBe(401);
+        expect(again.headers.get("Cache-Control")).toBe("no-store");
+        expect(await again.json()).toEqual({
+          retCode: 18,
+          message: "user revoked, sign in again: identity token issued before the user was revoked",
+        });
+        expect(await storedTokens(user)).toBe(stored);
+        const events = warn.mock.calls.map(([line]) => line as Record<string, unknown>);
+        expect(events).toContainEqual(
+          expect.objectContaining({ event: "security", kind: "revoked_identity_presented" }),
+        );
+
+        // Signed in again after the revocation: works as before.
+        const fresh = await via(tokenRequest(await idp.sign({ sub: user })));
+        expect(fresh.status).toBe(201);
+        const { token } = await fresh.json<{ token: string }>();
+        const identity = { userId: user, userName: "Alice Example", tenantSpaceId: TEST_TENANT };
+        expect((await validate(token, identity, via)).body.retCode).toBe(0);
+      });
+
+      it("refuses a fresh identity token whose auth_time is at or before revokedBefore", async () => {
+        vi.spyOn(console, "warn").mockImplementation(() => {});
+        vi.spyOn(console, "log").mockImplementation(() => {});
+        const idp = await freshIdentityProvider(published);
+        const via = sendWith({ IDENTITY_ISSUERS: JSON.stringify([idp.entry()]) });
+        const user = `user-${crypto.randomUUID()}`;
+        const signedIn = Math.floor(Date.now() / 1000);
+        at(1000);
+        await revokeUser({ tenantSpaceId: TEST_TENANT, userId: user }, bearer(), via);
+        at(2000);
+        // A refreshed identity token (new iat) from the same sign-in session (old auth_time).
+        const refreshed = await via(tokenRequest(await idp.sign({ sub: user, auth_time: signedIn })));
+        expect(refreshed.status).toBe(401);
+        expect(await refreshed.json()).toMatchObject({ retCode: 18 });
+        const reauthenticated = await via(
+          tokenRequest(await idp.sign({ sub: user, auth_time: Math.floor(Date.now() / 1000) })),
+        );
+        expect(reauthenticated.status).toBe(201);
+      });
     });
 
     it.runIf(mode === "eventual").each(["throw", "hang"] as const)(

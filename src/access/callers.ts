@@ -115,7 +115,7 @@ export function permittedIssue(
     | IssueTokenRequest
     | { tenantSpaceId: string; userId?: string; userName?: string; ttlSeconds?: number },
   servedTenants: ReadonlySet<string>,
-): { readonly outcome: "ok"; readonly request: IssueTokenRequest } | Refusal {
+): { readonly outcome: "ok"; readonly request: IssueTokenRequest; readonly signedInAt?: number } | Refusal {
   if (caller.kind !== "identity") return { outcome: "ok", request: body as IssueTokenRequest };
   const { identity } = caller;
   for (const field of ["userId", "userName"] as const) {
@@ -126,5 +126,10 @@ export function permittedIssue(
   if (servedTenants.has(body.tenantSpaceId) && !identity.tenantSpaceIds.has(body.tenantSpaceId)) {
     return refuse("notPermitted", "tenantSpaceId is not allowed for this identity provider");
   }
-  return { outcome: "ok", request: { ...body, userId: identity.userId, userName: identity.userName } };
+  return {
+    outcome: "ok",
+    request: { ...body, userId: identity.userId, userName: identity.userName },
+    // Issuance refuses a sign-in older than the user's revocation (src/tokens/issue-token.ts).
+    signedInAt: identity.signedInAt,
+  };
 }

@@ -11,6 +11,11 @@ export interface VerifiedIdentity {
   readonly userId: string;
   readonly userName: string;
   readonly tenantSpaceIds: ReadonlySet<string>;
+  /**
+   * When the user last proved who they are (seconds): the token's `iat`, or its
+   * `auth_time` when earlier. A user revoked at or after it must sign in again.
+   */
+  readonly signedInAt: number;
 }
 
 export type IdentityVerdict = { readonly outcome: "ok"; readonly identity: VerifiedIdentity } | Refusal;
@@ -59,7 +64,9 @@ function refusalOf(error: unknown): Refusal | undefined {
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return invalid("signature does not verify");
   if (error instanceof errors.JOSEAlgNotAllowed) return invalid("algorithm not accepted");
-  if (error instanceof errors.JWTClaimValidationFailed) return invalid(`${error.claim} claim not accepted`);
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return invalid(`${error.claim} claim ${error.reason === "missing" ? "is required" : "not accepted"}`);
+  }
   if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) return invalid("malformed");
   if (error instanceof errors.JWKSMultipleMatchingKeys)
     return unusable("no single key matches the token's header");
@@ -100,7 +107,8 @@ export async function verifyIdentity(
       audience: [...issuer.audience],
       algorithms: [...issuer.algorithms],
       clockTolerance: clockToleranceSeconds,
-      requiredClaims: ["exp"],
+      // `iat` is how a revoked user's old identity tokens are told from new ones.
+      requiredClaims: ["exp", "iat"],
     }));
   } catch (error) {
     const refusal = refusalOf(error);
@@ -131,6 +139,11 @@ function identityFrom(issuer: IdentityIssuer, payload: Record<string, unknown>):
   if (checkedId.outcome !== "ok") return checkedId;
   const checkedName = checkedClaim(identity.userName, userName, issuer.userNameClaim);
   if (checkedName.outcome !== "ok") return checkedName;
+  // jose has checked that `iat` is a number; `auth_time` (OpenID Connect) is optional.
+  const { iat, auth_time: authTime } = payload;
+  if (authTime !== undefined && (typeof authTime !== "number" || !Number.isFinite(authTime))) {
+    return invalid("auth_time claim not accepted");
+  }
   return {
     outcome: "ok",
     identity: {
@@ -138,6 +151,7 @@ function identityFrom(issuer: IdentityIssuer, payload: Record<string, unknown>):
       userId: checkedId.value,
       userName: checkedName.value,
       tenantSpaceIds: issuer.tenantSpaceIds,
+      signedInAt: Math.min(iat as number, authTime ?? Number.POSITIVE_INFINITY),
     },
   };
 }

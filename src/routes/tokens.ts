@@ -28,9 +28,9 @@ export function tokensRoute(config: Config) {
       if (body.outcome !== "ok") return answer(c, body);
       const permitted = permittedIssue(caller, body.value, config.tenantSpaceIds);
       if (permitted.outcome !== "ok") return answer(c, permitted);
-      const { request } = permitted;
+      const { request, signedInAt } = permitted;
       note(c, { tenant: request.tenantSpaceId, userId: request.userId });
-      const result = await issueToken(config, credentialState(config, c.env), request);
+      const result = await issueToken(config, credentialState(config, c.env), request, { signedInAt });
       if (result.outcome !== "ok") return answer(c, result);
       note(c, { reason: "token issued", kid: config.signingKeys.current.kid });
       return c.json(result.issued, 201, NO_STORE);
@@ -69,6 +69,7 @@ export const tokensOperations: readonly Operation[] = [
       "identityInvalid",
       "identityProviderUnavailable",
       "notPermitted",
+      "identityRevoked",
       "tenantNotServed",
       "rateLimited",
       "serviceUnavailable",

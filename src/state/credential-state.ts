@@ -12,8 +12,12 @@ import type { SessionClaims } from "../sessions/session-value";
 export interface CredentialState {
   /** A fresh token id (in strict mode it names the ledger shard that holds the token). */
   newTokenId(owner: TokenOwner): Promise<string>;
-  /** Written before the token is handed out. */
-  recordIssued(token: TokenFacts): Promise<void>;
+  /**
+   * Written before the token is handed out. With `signedInAt` (seconds, a signed-in user's
+   * sign-in), nothing is written and "userRevoked" answered when the user has been revoked
+   * at or after it.
+   */
+  recordIssued(token: TokenFacts, signedInAt?: number): Promise<"ok" | "userRevoked">;
   /** Whether a correctly signed token may pass validation now (strict mode counts the use). */
   useToken(token: TokenFacts, now: number): Promise<TokenStanding>;
   /** Idempotent; works for a token whose record is missing or gone. */

@@ -31,7 +31,7 @@ const states = new WeakMap<object, CredentialState>();
 function withEndsMirrored(deciding: CredentialState, mirror: CredentialState): CredentialState {
   return {
     newTokenId: (owner) => deciding.newTokenId(owner),
-    recordIssued: (token) => deciding.recordIssued(token),
+    recordIssued: (token, signedInAt) => deciding.recordIssued(token, signedInAt),
     useToken: (token, now) => deciding.useToken(token, now),
     openSession: (session, token, nowMs) => deciding.openSession(session, token, nowMs),
     checkSession: (session, nowMs) => deciding.checkSession(session, nowMs),

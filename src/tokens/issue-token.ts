@@ -3,7 +3,7 @@ import type { Config } from "../config/config";
 import type { IssueTokenRequest, issuedTokenAnswer } from "../schemas";
 import type { CredentialState } from "../state/credential-state";
 import { unservedTenant } from "../tenants";
-import type { Refusal } from "../verdict";
+import { type Refusal, refuse } from "../verdict";
 import { signToken } from "./token";
 
 /** `expiresIn`: seconds from now; may be less than asked for (never more than TOKEN_TTL_SECONDS). */
@@ -17,13 +17,15 @@ export function grantedTtl(requested: number | undefined, maximum: number): numb
 /**
  * Signs a token for the identity and records it. The record is written before the token
  * is returned: a token whose record could not be written is never handed out. Whoever
- * calls has already been allowed to ask for this identity (src/access).
+ * calls has already been allowed to ask for this identity (src/access). `signedInAt`
+ * (seconds) is when a signed-in user proved who they are: a user revoked since then gets
+ * nothing and must sign in again (an API-key backend names users itself, and is trusted to).
  */
 export async function issueToken(
   config: Config,
   state: CredentialState,
   request: IssueTokenRequest,
-  now = Math.floor(Date.now() / 1000),
+  { signedInAt, now = Math.floor(Date.now() / 1000) }: { signedInAt?: number; now?: number } = {},
 ): Promise<{ readonly outcome: "ok"; readonly issued: IssuedToken } | Refusal> {
   const unserved = unservedTenant(config, request.tenantSpaceId);
   if (unserved) return unserved;
@@ -36,7 +38,11 @@ export async function issueToken(
     expiresAt: now + expiresIn,
   };
   const token = await signToken(config.signingKeys, { ...facts, userName: request.userName });
-  await state.recordIssued(facts);
+  if ((await state.recordIssued(facts, signedInAt)) === "userRevoked") {
+    return refuse("identityRevoked", "identity token issued before the user was revoked", {
+      securityEvent: "revoked_identity_presented",
+    });
+  }
   const expiresAt = new Date(facts.expiresAt * 1000).toISOString();
   return { outcome: "ok", issued: { token, tokenId: facts.tokenId, expiresAt, expiresIn } };
 }

@@ -27,7 +27,9 @@ export class KvState implements CredentialState {
     return randomBase64url(TOKEN_ID_BYTES);
   }
 
-  async recordIssued(token: TokenFacts): Promise<void> {
+  async recordIssued(token: TokenFacts, signedInAt?: number): Promise<"ok" | "userRevoked"> {
+    if (signedInAt !== undefined && (await isRevokedForUser(this.kv, token, signedInAt)))
+      return "userRevoked";
     const lastValidSecond = token.expiresAt + this.config.clockToleranceSeconds;
     await writeTokenRecord(
       this.kv,
@@ -35,6 +37,7 @@ export class KvState implements CredentialState {
       { state: "issued", exp: token.expiresAt },
       recordExpiration(lastValidSecond, token.issuedAt),
     );
+    return "ok";
   }
 
   /** Two reads, together: the token's record and the user's revocation. */

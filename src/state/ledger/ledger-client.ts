@@ -132,7 +132,7 @@ export class LedgerClient {
     return userShard(user);
   }
 
-  recordIssued(token: IssuedToken): Promise<void> {
+  recordIssued(token: IssuedToken): Promise<"ok" | "userRevoked"> {
     return this.call("record issued token", token, (ledger) => ledger.recordIssued(token));
   }
 

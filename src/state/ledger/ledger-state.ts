@@ -32,10 +32,11 @@ export class LedgerState implements CredentialState {
     return newTokenId(await this.ledger.shardOf(ledgerUser(owner)));
   }
 
-  async recordIssued(token: TokenFacts): Promise<void> {
-    await this.ledger.recordIssued({
+  async recordIssued(token: TokenFacts, signedInAt?: number): Promise<"ok" | "userRevoked"> {
+    return this.ledger.recordIssued({
       ...(await this.ledgerToken(token)),
       keepUntil: token.expiresAt + this.config.clockToleranceSeconds + RECORD_EXPIRY_MARGIN_SECONDS,
+      ...(signedInAt !== undefined && { signedInAt }),
     });
   }
 

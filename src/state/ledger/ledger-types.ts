@@ -17,6 +17,8 @@ export interface LedgerToken {
 export interface IssuedToken extends LedgerToken {
   /** When the row may be removed (seconds): after the token's last valid second. */
   readonly keepUntil: number;
+  /** A signed-in user's sign-in (seconds): refused when the user was revoked at or after it. */
+  readonly signedInAt?: number;
 }
 
 export interface UseOptions {

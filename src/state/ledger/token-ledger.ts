@@ -91,20 +91,35 @@ export class TokenLedger extends DurableObject<Env> {
     this.sql.exec(SCHEMA);
   }
 
-  /** Records a token at issuance. A replay never resets its uses or lifts a revocation. */
-  async recordIssued(token: IssuedToken): Promise<void> {
-    this.sql.exec(
-      `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
+  /**
+   * Records a token at issuance, unless it is for a sign-in the user's revocation covers
+   * ("userRevoked", nothing written). A replay never resets its uses or lifts a revocation.
+   */
+  async recordIssued(token: IssuedToken): Promise<"ok" | "userRevoked"> {
+    const recorded = this.ctx.storage.transactionSync(() => {
+      const revokedBefore = this.revokedBefore(token);
+      if (
+        token.signedInAt !== undefined &&
+        revokedBefore !== undefined &&
+        token.signedInAt <= revokedBefore
+      ) {
+        return "userRevoked" as const;
+      }
+      this.sql.exec(
+        `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
        VALUES (?, ?, ?, ?, 0, NULL, ?)
        ON CONFLICT (ref) DO UPDATE SET tenant = excluded.tenant, user = excluded.user,
          issued_at = excluded.issued_at, keep_until = max(keep_until, excluded.keep_until)`,
-      token.ref,
-      token.tenant,
-      token.user,
-      token.issuedAt,
-      token.keepUntil,
-    );
-    await this.scheduleCleanup(token.keepUntil);
+        token.ref,
+        token.tenant,
+        token.user,
+        token.issuedAt,
+        token.keepUntil,
+      );
+      return "ok" as const;
+    });
+    if (recorded === "ok") await this.scheduleCleanup(token.keepUntil);
+    return recorded;
   }
 
   /**
