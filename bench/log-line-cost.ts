@@ -4,8 +4,8 @@
  * per-request work, run `n` times in a loop inside workerd, so that a cost of a few
  * microseconds can be measured without the noise of whole requests.
  */
-import { replaceControlCharacters } from "../src/control-characters";
-import { describeCaller } from "../src/observability/caller";
+import { replaceControlCharacters } from "../src/core/text";
+import { describeCaller } from "../src/observability/address-class";
 import { logAsJsonText, logEvent } from "../src/observability/log";
 import { pseudonymise } from "../src/observability/pseudonym";
 import { clientRequestIdOf, requestIdFor } from "../src/observability/request-log";

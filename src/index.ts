@@ -1,7 +1,7 @@
-import { appFor } from "./app";
 import { loadConfig } from "./config/config";
 import { outcomeResponse } from "./http/answer";
-import { addressClass } from "./observability/caller";
+import { appFor } from "./http/app";
+import { addressClass } from "./observability/address-class";
 import { reportConfigError } from "./observability/config-errors";
 import { logAsJsonText } from "./observability/log";
 

@@ -1,7 +1,7 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { expect, it } from "vitest";
-import { createApp } from "../src/app";
 import { parseConfig } from "../src/config/config";
+import { createApp } from "../src/http/app";
 import { openApiDocument } from "../src/openapi/document";
 import { TEST_BINDINGS } from "../test/test-env";
 

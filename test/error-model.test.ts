@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { HTTPException } from "hono/http-exception";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "../src/app";
 import { loadConfig } from "../src/config/config";
-import { InfrastructureFailure } from "../src/failures";
-import { OUTCOMES } from "../src/outcomes";
+import { InfrastructureFailure } from "../src/core/failures";
+import { OUTCOMES } from "../src/core/outcomes";
+import { createApp } from "../src/http/app";
 
 /** The real app, with one extra route that fails the way the test says. */
 async function appFailingWith(failure: () => never) {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { base64url } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { OUTCOMES } from "../src/outcomes";
+import { OUTCOMES } from "../src/core/outcomes";
 import {
   bearer,
   call,

@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/config";
+import { tokenRefOf } from "../src/domain/tokens/token";
 import { outcomeResponse } from "../src/http/answer";
 import {
   LEDGER_DEADLINE_MS,
@@ -14,7 +15,6 @@ import {
   shardOfTokenId,
   userShard,
 } from "../src/state/ledger/ledger-client";
-import { tokenRefOf } from "../src/tokens/token";
 import { TEST_BINDINGS, TEST_TENANT } from "./test-env";
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

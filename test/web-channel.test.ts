@@ -251,7 +251,7 @@ describe("web-channel sessions", () => {
   describe("expiry and renewal", () => {
     /** Builds a genuine value with chosen times, using the Worker's own encoder and key. */
     async function sessionAt(identity: Identity, createTime: number, expireTime: number, record = true) {
-      const { encodeSessionValue } = await import("../src/sessions/session-value");
+      const { encodeSessionValue } = await import("../src/domain/sessions/session-value");
       const { importKeyRing } = await import("../src/crypto/signing-keys");
       const keys = await importKeyRing(
         [{ kid: TEST_SIGNING_KEY_CURRENT.kid, secret: base64url.decode(TEST_SIGNING_KEY_CURRENT.secret) }],

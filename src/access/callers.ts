@@ -1,10 +1,10 @@
+import { type Refusal, refuse } from "../core/decision";
+import { type IssueTokenRequest, identityIssueTokenRequest, issueTokenRequest } from "../core/schemas";
 import { type ApiKeyRing, matchApiKey } from "../crypto/api-keys";
 import { sha256Base64url } from "../crypto/encoding";
 import type { IdentityIssuer } from "../identity/issuers";
 import { type VerifiedIdentity, verifyIdentity } from "../identity/verify-identity";
-import { rateLimit } from "../rate-limits";
-import { type IssueTokenRequest, identityIssueTokenRequest, issueTokenRequest } from "../schemas";
-import { type Refusal, refuse } from "../verdict";
+import { rateLimit } from "./rate-limits";
 
 /**
  * Who is calling, and what they may ask for: the one place that decides it, for the
@@ -107,7 +107,7 @@ export const issueBodyFor = (caller: Caller) =>
  * What this caller may be issued. A backend names the user; a signed-in user gets a
  * token for itself only: the body may repeat its identity but not name another, and may
  * ask only for a tenant its identity provider may serve. (Whether the deployment serves
- * the tenant at all is the issuance's own rule: src/tokens/issue-token.ts.)
+ * the tenant at all is the issuance's own rule: src/domain/tokens/issue-token.ts.)
  */
 export function permittedIssue(
   caller: Caller,
@@ -129,7 +129,7 @@ export function permittedIssue(
   return {
     outcome: "ok",
     request: { ...body, userId: identity.userId, userName: identity.userName },
-    // Issuance refuses a sign-in older than the user's revocation (src/tokens/issue-token.ts).
+    // Issuance refuses a sign-in older than the user's revocation (src/domain/tokens/issue-token.ts).
     signedInAt: identity.signedInAt,
   };
 }

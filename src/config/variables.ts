@@ -7,7 +7,7 @@ import {
   SESSION_MAX_LIFETIME_MAX_SECONDS,
   SESSION_TTL_MAX_SECONDS,
   TOKEN_TTL_MAX_SECONDS,
-} from "../constants";
+} from "../core/constants";
 import { parseSigningKeys, type RawSigningKey } from "../crypto/signing-keys";
 
 /**

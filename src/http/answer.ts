@@ -1,11 +1,11 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "../app-env";
-import { InfrastructureFailure } from "../failures";
+import { type Refusal, refuse } from "../core/decision";
+import { InfrastructureFailure } from "../core/failures";
+import { OUTCOMES, type Outcome, type OutcomeRow, retCodeBody, type Surface } from "../core/outcomes";
 import { note } from "../observability/audit";
 import { logEvent } from "../observability/log";
-import { OUTCOMES, type Outcome, type OutcomeRow, retCodeBody, type Surface } from "../outcomes";
-import { type Refusal, refuse } from "../verdict";
+import type { AppEnv } from "./app-env";
 import { JSON_POLICY } from "./content-security";
 
 /** Answers that carry credentials or verdicts about them are never cached. */

@@ -1,11 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type * as z from "zod/mini";
-import type { AppEnv } from "../app-env";
-import { MAX_BODY_BYTES } from "../constants";
-import { parseInput } from "../schemas";
-import { type Refusal, refuse } from "../verdict";
+import { MAX_BODY_BYTES } from "../core/constants";
+import { type Refusal, refuse } from "../core/decision";
+import { parseInput } from "../core/schemas";
 import { answer } from "./answer";
+import type { AppEnv } from "./app-env";
 
 /** Refuses bodies over MAX_BODY_BYTES before they are read in full (Content-Length or streamed). */
 export const limitBody: MiddlewareHandler<AppEnv> = bodyLimit({

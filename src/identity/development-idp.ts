@@ -13,7 +13,7 @@ import { localKeySource } from "./key-source";
  * A built-in identity provider for local development only (ENVIRONMENT=development):
  * a signing key made fresh in each isolate, its JWKS, and tokens for named demo users,
  * so the whole browser-to-token path runs offline with `npm run dev`. Never registered
- * in any other environment (src/app.ts).
+ * in any other environment (src/http/app.ts).
  */
 export const DEVELOPMENT_ISSUER = "urn:cec-edge-token:development-idp";
 export const DEVELOPMENT_AUDIENCE = "cec-edge-token";

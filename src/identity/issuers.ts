@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { type Refusal, refuse } from "../verdict";
+import { type Refusal, refuse } from "../core/decision";
 import { type KeySource, remoteKeySource } from "./key-source";
 
 /**

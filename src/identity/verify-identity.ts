@@ -1,8 +1,8 @@
 import { decodeJwt, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import * as z from "zod/mini";
-import { InfrastructureFailure } from "../failures";
-import { describeIssue, identity } from "../schemas";
-import { type Refusal, refuse } from "../verdict";
+import { type Refusal, refuse } from "../core/decision";
+import { InfrastructureFailure } from "../core/failures";
+import { describeIssue, identity } from "../core/schemas";
 import type { IdentityIssuer } from "./issuers";
 
 /** Who the identity token says the caller is, and which tenants its issuer may serve. */
@@ -157,7 +157,7 @@ function identityFrom(issuer: IdentityIssuer, payload: Record<string, unknown>):
 }
 
 /**
- * A claim must obey the rules of the field it becomes (src/schemas.ts), or the token
+ * A claim must obey the rules of the field it becomes (src/core/schemas.ts), or the token
  * issued from it could never validate: refused naming the claim, never its value.
  */
 function checkedClaim(

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
-import type { Outcome } from "../outcomes";
-import type { SecurityEventKind } from "../verdict";
+import type { SecurityEventKind } from "../core/decision";
+import type { Outcome } from "../core/outcomes";
+import type { AppEnv } from "../http/app-env";
 
 /**
  * What a request decided, noted by the code that decided it and read once, by the

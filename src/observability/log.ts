@@ -1,4 +1,4 @@
-import { replaceControlCharacters } from "../control-characters";
+import { replaceControlCharacters } from "../core/text";
 
 /**
  * Structured log lines: Workers Logs (`observability` in wrangler.toml) indexes the

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env";
-import { OUTCOMES } from "../outcomes";
+import { OUTCOMES } from "../core/outcomes";
+import type { AppEnv } from "../http/app-env";
+import { describeCaller } from "./address-class";
 import type { Audit } from "./audit";
-import { describeCaller } from "./caller";
 import { logEvent } from "./log";
 import { writeMetric } from "./metrics";
 import { pseudonymise } from "./pseudonym";

@@ -1,5 +1,5 @@
-import type { Outcome } from "../outcomes";
-import type { SecurityEventKind } from "../verdict";
+import type { SecurityEventKind } from "../core/decision";
+import type { Outcome } from "../core/outcomes";
 import { logEvent } from "./log";
 import { countSecurityEvent } from "./stats";
 
@@ -25,7 +25,7 @@ export interface Decision {
   tenant: string | undefined;
   /** Pseudonymised. */
   user: string | undefined;
-  /** The caller's address class (src/observability/caller.ts), never the address. */
+  /** The caller's address class (src/observability/address-class.ts), never the address. */
   caller: string;
   limiter: string | undefined;
   /** Marked by the code that decided (src/observability/audit.ts). */
@@ -54,7 +54,7 @@ const failures = new Map<string, { since: number; count: number }>();
 export function reportSecurityEvents(decision: Decision, now = Date.now()): SecurityEventKind[] {
   const kinds: SecurityEventKind[] = [];
   const { outcome, reason, route } = decision;
-  // Marked by the code that decided (src/verdict.ts): never inferred from a reason's words.
+  // Marked by the code that decided (src/core/decision.ts): never inferred from a reason's words.
   if (decision.securityEvent) kinds.push(decision.securityEvent);
   if (outcome && FAILED_ATTEMPTS.has(outcome) && decision.user && countFailure(decision.user, now)) {
     kinds.push("repeated_failures");

@@ -1,15 +1,15 @@
 import * as z from "zod/mini";
 import type { Config } from "../config/config";
-import { MAX_BODY_BYTES } from "../constants";
-import { OUTCOMES, type Outcome } from "../outcomes";
-import { docsOperations } from "../routes/docs";
-import { healthOperations } from "../routes/health";
-import { revocationsOperations } from "../routes/revocations";
-import { statsOperations } from "../routes/stats";
-import { tokensOperations } from "../routes/tokens";
-import { validateOperations } from "../routes/validate";
-import { webChannelOperations } from "../routes/web-channel";
-import { retCodeAnswer } from "../schemas";
+import { MAX_BODY_BYTES } from "../core/constants";
+import { OUTCOMES, type Outcome } from "../core/outcomes";
+import { retCodeAnswer } from "../core/schemas";
+import { docsOperations } from "../http/routes/docs";
+import { healthOperations } from "../http/routes/health";
+import { revocationsOperations } from "../http/routes/revocations";
+import { statsOperations } from "../http/routes/stats";
+import { tokensOperations } from "../http/routes/tokens";
+import { validateOperations } from "../http/routes/validate";
+import { webChannelOperations } from "../http/routes/web-channel";
 import { ANY_ROUTE_REFUSALS, type Operation, type Security } from "./operation";
 
 /** Every documented operation, as its route module declares it. */

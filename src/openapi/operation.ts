@@ -1,5 +1,5 @@
 import type * as z from "zod/mini";
-import type { Outcome, Surface } from "../outcomes";
+import type { Outcome, Surface } from "../core/outcomes";
 
 export type Security = "apiKey" | "apiKeyOrIdentity" | "session" | "none";
 
@@ -15,7 +15,7 @@ export interface Operation {
   readonly summary: string;
   readonly description?: string;
   readonly security: Security;
-  /** Which statuses its verdicts take (src/outcomes.ts); `api` when not said. */
+  /** Which statuses its verdicts take (src/core/outcomes.ts); `api` when not said. */
   readonly surface?: Surface;
   readonly body?: z.ZodMiniType;
   /** Path parameters and their schemas. */

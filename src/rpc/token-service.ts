@@ -1,18 +1,18 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Caller, issuanceBudget } from "../access/callers";
+import { tokenLimit } from "../access/rate-limits";
 import { type Config, loadConfig } from "../config/config";
-import { InfrastructureFailure } from "../failures";
+import { type Refusal, refuse } from "../core/decision";
+import { InfrastructureFailure } from "../core/failures";
+import { OUTCOMES, type RetCodeBody, retCodeBody } from "../core/outcomes";
+import { issueTokenRequest, parseInput, tokenIdParam, validateRequest } from "../core/schemas";
+import { verifySession } from "../domain/sessions/sessions";
+import { type IssuedToken, issueToken } from "../domain/tokens/issue-token";
+import { validateToken } from "../domain/tokens/validate-token";
 import { reportConfigError } from "../observability/config-errors";
 import { logAsJsonText, logEvent } from "../observability/log";
 import { recordCall } from "../observability/request-log";
-import { OUTCOMES, type RetCodeBody, retCodeBody } from "../outcomes";
-import { tokenLimit } from "../rate-limits";
-import { issueTokenRequest, parseInput, tokenIdParam, validateRequest } from "../schemas";
-import { verifySession } from "../sessions/sessions";
 import { credentialState } from "../state/state-for";
-import { type IssuedToken, issueToken } from "../tokens/issue-token";
-import { validateToken } from "../tokens/validate-token";
-import { type Refusal, refuse } from "../verdict";
 import { type CallAudit, decided } from "./call-audit";
 
 /**

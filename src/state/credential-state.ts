@@ -1,4 +1,4 @@
-import type { SessionClaims } from "../sessions/session-value";
+import type { SessionClaims } from "../domain/sessions/session-value";
 
 /**
  * The state that decides verdicts, behind one interface with two implementations
@@ -7,7 +7,7 @@ import type { SessionClaims } from "../sessions/session-value";
  * src/revocations) asks it for standings and turns them into verdicts, the same way in
  * both modes, so the modes cannot drift apart.
  *
- * Failures of the store throw InfrastructureFailure (src/failures.ts): fail closed.
+ * Failures of the store throw InfrastructureFailure (src/core/failures.ts): fail closed.
  */
 export interface CredentialState {
   /** A fresh token id (in strict mode it names the ledger shard that holds the token). */

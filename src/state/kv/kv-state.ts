@@ -1,8 +1,12 @@
 import type { Config } from "../../config/config";
-import { KV_PROPAGATION_GRACE_SECONDS, REVOCATION_HORIZON_SECONDS, TOKEN_ID_BYTES } from "../../constants";
+import {
+  KV_PROPAGATION_GRACE_SECONDS,
+  REVOCATION_HORIZON_SECONDS,
+  TOKEN_ID_BYTES,
+} from "../../core/constants";
 import { randomBase64url, sha256Base64url, utf8 } from "../../crypto/encoding";
-import type { SessionClaims } from "../../sessions/session-value";
-import { tokenRefOf } from "../../tokens/token";
+import type { SessionClaims } from "../../domain/sessions/session-value";
+import { tokenRefOf } from "../../domain/tokens/token";
 import type { CredentialState, SessionStanding, TokenFacts, TokenStanding } from "../credential-state";
 import { recordExpiration } from "./kv";
 import { readSessionRecord, type SessionRecord, writeSessionRecord } from "./session-records";

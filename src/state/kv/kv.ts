@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
-import { KV_CACHE_TTL_SECONDS, KV_MIN_TTL_SECONDS, RECORD_EXPIRY_MARGIN_SECONDS } from "../../constants";
-import { InfrastructureFailure, withDeadline } from "../../failures";
+import { KV_CACHE_TTL_SECONDS, KV_MIN_TTL_SECONDS, RECORD_EXPIRY_MARGIN_SECONDS } from "../../core/constants";
+import { InfrastructureFailure, withDeadline } from "../../core/failures";
 
 /** A KV call that has not answered by then is treated as a failure (fail closed). */
 const KV_DEADLINE_MS = 2_000;
@@ -18,7 +18,7 @@ export function withKvDeadline<T>(operation: string, call: () => Promise<T>): Pr
   );
 }
 
-/** A KV failure: answered as retCode 4 / HTTP 503 with Retry-After (src/failures.ts). */
+/** A KV failure: answered as retCode 4 / HTTP 503 with Retry-After (src/core/failures.ts). */
 export class KvFailure extends InfrastructureFailure {
   constructor(operation: string, failure: string) {
     super("serviceUnavailable", operation, failure, "kv_failure");

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { tokenRefOf } from "../../tokens/token";
+import { tokenRefOf } from "../../domain/tokens/token";
 import { readRecord, writeRecord } from "./kv";
 
 /**

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { REVOCATION_HORIZON_SECONDS } from "../../constants";
+import { REVOCATION_HORIZON_SECONDS } from "../../core/constants";
 import { sha256Base64url } from "../../crypto/encoding";
 import { readRecord, recordExpiration, writeRecord } from "./kv";
 

@@ -1,9 +1,13 @@
 import { base64url } from "jose";
 import type { ConsistencyConfig } from "../../config/config";
-import { RECORD_EXPIRY_MARGIN_SECONDS, REVOCATION_HORIZON_SECONDS, TOKEN_ID_BYTES } from "../../constants";
+import {
+  RECORD_EXPIRY_MARGIN_SECONDS,
+  REVOCATION_HORIZON_SECONDS,
+  TOKEN_ID_BYTES,
+} from "../../core/constants";
+import { InfrastructureFailure, withDeadline } from "../../core/failures";
 import { decodeBase64url, sha256 } from "../../crypto/encoding";
-import { InfrastructureFailure, withDeadline } from "../../failures";
-import { tokenRefOf } from "../../tokens/token";
+import { tokenRefOf } from "../../domain/tokens/token";
 import type {
   EndedSession,
   IssuedToken,
@@ -35,7 +39,7 @@ import type { TokenLedger } from "./token-ledger";
  */
 export const LEDGER_DEADLINE_MS = 2_000;
 
-/** A ledger failure: answered as retCode 4 / HTTP 503 with Retry-After (src/failures.ts). */
+/** A ledger failure: answered as retCode 4 / HTTP 503 with Retry-After (src/core/failures.ts). */
 export class LedgerFailure extends InfrastructureFailure {
   constructor(operation: string, failure: string) {
     super("serviceUnavailable", operation, failure, "ledger_failure");

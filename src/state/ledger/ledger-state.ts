@@ -1,8 +1,8 @@
 import type { Config } from "../../config/config";
-import { RECORD_EXPIRY_MARGIN_SECONDS } from "../../constants";
+import { RECORD_EXPIRY_MARGIN_SECONDS } from "../../core/constants";
 import { sha256Base64url } from "../../crypto/encoding";
-import type { SessionClaims } from "../../sessions/session-value";
-import { tokenRefOf } from "../../tokens/token";
+import type { SessionClaims } from "../../domain/sessions/session-value";
+import { tokenRefOf } from "../../domain/tokens/token";
 import type {
   CredentialState,
   SessionStanding,

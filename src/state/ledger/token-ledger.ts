@@ -124,7 +124,7 @@ export class TokenLedger extends DurableObject<Env> {
 
   /**
    * One use of a token (a validation): the same order of checks as eventual mode
-   * (src/tokens/validate-token.ts), minus its propagation grace. A token the ledger has
+   * (src/domain/tokens/validate-token.ts), minus its propagation grace. A token the ledger has
    * no record of is unknown, at once: here the record is written before the token exists.
    */
   useToken(token: LedgerToken, options: UseOptions): TokenUse {
@@ -196,7 +196,7 @@ export class TokenLedger extends DurableObject<Env> {
 
   /**
    * Whether a presented session still stands, in the order of eventual mode
-   * (src/sessions/sessions.ts): the user's revocation, the token's, then the session's row.
+   * (src/domain/sessions/sessions.ts): the user's revocation, the token's, then the session's row.
    * A missing row is final here (no propagation grace): the row is written at open.
    */
   checkSession(session: PresentedSession): SessionCheck {

@@ -1,0 +1,138 @@
+import type { Config } from "../../config/config";
+import { type Refusal, refuse } from "../../core/decision";
+import type { ValidateRequest } from "../../core/schemas";
+import { randomBase64url } from "../../crypto/encoding";
+import type { CredentialState, SessionStanding } from "../../state/credential-state";
+import { tokenRefOf } from "../tokens/token";
+import { checkToken, refusalFor, tokenFacts } from "../tokens/validate-token";
+import { decodeSessionValue, encodeSessionValue, type SessionClaims } from "./session-value";
+
+/**
+ * A session is renewed when a request arrives in the last quarter of its lifetime,
+ * as CEC renews its expiring session tokens: an active visitor is never cut off, and
+ * an idle one costs no KV write.
+ */
+const SESSION_RENEW_FRACTION = 0.25;
+
+/** Random bytes in a session id: 128 bits. */
+const SESSION_ID_BYTES = 16;
+
+/** An open session: its claims and the cookie value that carries them. */
+export interface OpenedSession {
+  readonly claims: SessionClaims;
+  readonly value: string;
+}
+
+export type SessionVerdict = { readonly outcome: "ok"; readonly claims: SessionClaims } | Refusal;
+
+/** The session's hard end, in ms: `createTime` plus SESSION_MAX_LIFETIME_SECONDS. */
+const hardEnd = (config: Config, createTime: number) => createTime + config.session.maxLifetimeSeconds * 1000;
+
+/**
+ * Opens a web-channel session for a visitor whose token passes exactly the checks of
+ * the validate endpoint (and counts as one of its uses). Replaces any earlier session of
+ * the same (tenant, channel, user). The session remembers its token (`tokenRef`):
+ * revoking the token ends the session.
+ */
+export async function openSession(
+  config: Config,
+  state: CredentialState,
+  request: ValidateRequest & { channelId: string },
+  nowMs = Date.now(),
+): Promise<({ outcome: "ok" } & OpenedSession) | Refusal> {
+  const check = await checkToken(config, request);
+  if (check.outcome !== "ok") return check;
+  const claims: SessionClaims = {
+    tenantId: request.tenantSpaceId,
+    channelId: request.channelId,
+    userId: request.userId,
+    createTime: nowMs,
+    // A cap below SESSION_TTL_SECONDS caps the first expiry too.
+    expireTime: Math.min(nowMs + config.session.ttlSeconds * 1000, hardEnd(config, nowMs)),
+    sessionId: randomBase64url(SESSION_ID_BYTES),
+    tokenRef: await tokenRefOf(check.claims.tokenId),
+  };
+  const standing = await state.openSession(claims, tokenFacts(check.claims), nowMs);
+  if (standing !== "ok") return refusalFor(standing);
+  return { outcome: "ok", claims, value: await encodeSessionValue(config.sessionKeys, claims) };
+}
+
+/**
+ * Verifies a presented `ccmessaging-token` value: decoding and MAC first (a forged
+ * value never reaches the state), then both expiries, then the state: ended, replaced,
+ * its token revoked, its user revoked. Store failures throw (fail closed).
+ */
+export async function verifySession(
+  config: Config,
+  state: CredentialState,
+  value: string,
+  nowMs = Date.now(),
+): Promise<SessionVerdict> {
+  const decoded = await decodeSessionValue(config.sessionKeys, value);
+  if (decoded.outcome !== "ok") return decoded;
+  const { claims } = decoded;
+  const toleranceMs = config.clockToleranceSeconds * 1000;
+  if (claims.expireTime + toleranceMs <= nowMs) return refuse("tokenExpired", "session expired");
+  if (hardEnd(config, claims.createTime) + toleranceMs <= nowMs) {
+    return refuse("tokenExpired", "session past its maximum lifetime");
+  }
+  const standing = await state.checkSession(claims, nowMs);
+  return standing === "ok" ? { outcome: "ok", claims } : sessionRefusal(standing);
+}
+
+function sessionRefusal(standing: Exclude<SessionStanding, "ok">): Refusal {
+  switch (standing) {
+    case "ended":
+      return refuse("tokenRevoked", "session ended");
+    case "replaced":
+      return refuse("tokenRevoked", "session replaced by a newer one");
+    case "unknown":
+      return refuse("tokenRevoked", "session unknown");
+    case "tokenRevoked":
+      return refusalFor("revoked");
+    case "userRevoked":
+      return refusalFor("userRevoked");
+  }
+}
+
+/**
+ * A renewed cookie when `claims` is in the last part of its life (SESSION_RENEW_FRACTION),
+ * else undefined: same session id, a later expiry, never past the hard end. Renewal
+ * writes nothing: the record it would write is the one an end overwrites, and a renewal
+ * that read "active" before the end could otherwise write it back.
+ */
+export async function renewSession(
+  config: Config,
+  claims: SessionClaims,
+  nowMs = Date.now(),
+): Promise<OpenedSession | undefined> {
+  const ttlMs = config.session.ttlSeconds * 1000;
+  if (claims.expireTime - nowMs > ttlMs * SESSION_RENEW_FRACTION) return undefined;
+  const expireTime = Math.min(nowMs + ttlMs, hardEnd(config, claims.createTime));
+  if (expireTime <= claims.expireTime) return undefined;
+  const renewed = { ...claims, expireTime };
+  return { claims: renewed, value: await encodeSessionValue(config.sessionKeys, renewed) };
+}
+
+/**
+ * Ends the session a presented value names, for good, in every store that may hold it
+ * (CredentialState.endSession): what matters is that the value is ours and still alive,
+ * not what one store currently says of it (it may be unknown to this mode's store and
+ * live in the other's). A newer session of the same (tenant, channel, user) is left
+ * alone. Returns the ended session's claims, or undefined when there was nothing to end.
+ */
+export async function endSession(
+  config: Config,
+  state: CredentialState,
+  value: string,
+  nowMs = Date.now(),
+): Promise<SessionClaims | undefined> {
+  const decoded = await decodeSessionValue(config.sessionKeys, value);
+  if (decoded.outcome !== "ok") return undefined;
+  const { claims } = decoded;
+  const toleranceMs = config.clockToleranceSeconds * 1000;
+  const lastValid = Math.min(claims.expireTime, hardEnd(config, claims.createTime)) + toleranceMs;
+  if (lastValid <= nowMs) return undefined;
+  await state.endSession(claims, nowMs);
+  return claims;
+}

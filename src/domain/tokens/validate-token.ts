@@ -1,0 +1,70 @@
+import type { Config } from "../../config/config";
+import { type Refusal, refuse } from "../../core/decision";
+import type { ValidateRequest } from "../../core/schemas";
+import type { CredentialState, TokenFacts, TokenStanding } from "../../state/credential-state";
+import { unservedTenant } from "../tenants";
+import { type TokenClaims, verifyToken } from "./token";
+
+export type Verdict =
+  | { readonly outcome: "ok"; readonly claims: TokenClaims; readonly kid: string }
+  | Refusal;
+
+const IDENTITY_FIELDS = ["userId", "userName", "tenantSpaceId"] as const;
+
+/**
+ * CEC's question, "is this token genuine, alive and issued to this user?", answered.
+ * Cheap checks first; the state (KV reads, or one ledger call) comes last and only for a
+ * correctly signed token that names this user. A store failure throws: it is not a verdict.
+ */
+export async function validateToken(
+  config: Config,
+  state: CredentialState,
+  request: ValidateRequest,
+  now = Math.floor(Date.now() / 1000),
+): Promise<Verdict> {
+  const check = await checkToken(config, request);
+  if (check.outcome !== "ok") return check;
+  const standing = await state.useToken(tokenFacts(check.claims), now);
+  return standing === "ok" ? check : refusalFor(standing);
+}
+
+/**
+ * Everything about a token that needs no state: the tenant, the signature and claims,
+ * and that it was issued for exactly this identity.
+ */
+export async function checkToken(config: Config, request: ValidateRequest): Promise<Verdict> {
+  const unserved = unservedTenant(config, request.tenantSpaceId);
+  if (unserved) return unserved;
+  const check = await verifyToken(request.Token, {
+    keys: config.signingKeys,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    maxAgeSeconds: config.tokenTtlSeconds,
+  });
+  if (check.outcome !== "ok") return check;
+  const mismatched = IDENTITY_FIELDS.filter((field) => check.claims[field] !== request[field]);
+  if (mismatched.length > 0) {
+    return refuse("identityMismatch", `${mismatched.join(", ")} not the one the token was issued for`);
+  }
+  return check;
+}
+
+export function tokenFacts(claims: TokenClaims): TokenFacts {
+  const { tokenId, tenantSpaceId, userId, issuedAt, expiresAt } = claims;
+  return { tokenId, tenantSpaceId, userId, issuedAt, expiresAt };
+}
+
+const revokedPresented = { securityEvent: "revoked_token_presented" } as const;
+
+/** What the state's answer about a token means to its holder. */
+export function refusalFor(standing: Exclude<TokenStanding, "ok">): Refusal {
+  switch (standing) {
+    case "revoked":
+      return refuse("tokenRevoked", "token revoked", revokedPresented);
+    case "userRevoked":
+      return refuse("tokenRevoked", "user revoked", revokedPresented);
+    case "unknown":
+      return refuse("tokenRevoked", "token unknown");
+    case "used":
+      return refuse("tokenAlreadyUsed");
+  }
+}

@@ -1,0 +1,60 @@
+import type { Context, MiddlewareHandler } from "hono";
+import {
+  apiKeyCaller,
+  type CallerVerdict,
+  type Credentials,
+  type IssuerOptions,
+  issuanceBudget,
+  issuingCaller,
+} from "../../access/callers";
+import type { ApiKeyRing } from "../../crypto/api-keys";
+import { note } from "../../observability/audit";
+import { answer } from "../answer";
+import type { AppEnv } from "../app-env";
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+export function credentialsOf(request: Request): Credentials {
+  const authorization = request.headers.get("Authorization");
+  return {
+    bearer: BEARER.exec(authorization ?? "")?.[1],
+    authorizationSent: authorization !== null,
+    accessAssertion: request.headers.get("Cf-Access-Jwt-Assertion") ?? undefined,
+  };
+}
+
+/** Sets `c.var.caller` once its budget allows, or answers the refusal. */
+async function admit(c: Context<AppEnv>, verdict: CallerVerdict, next: () => Promise<void>) {
+  if (verdict.outcome !== "ok") return answer(c, verdict);
+  const { caller } = verdict;
+  if (caller.kind === "apiKey") note(c, { apiKey: caller.index });
+  if (caller.kind === "identity")
+    note(c, { userId: caller.identity.userId, identityIssuer: caller.identity.issuer });
+  const overBudget = await issuanceBudget(c.env.ISSUE_LIMITER, caller);
+  if (overBudget) return answer(c, overBudget);
+  c.set("caller", caller);
+  await next();
+}
+
+/**
+ * Requires `Authorization: Bearer <one of API_KEYS>`: the enterprise backend's routes.
+ * Each API key has its own budget (ISSUE_LIMITER).
+ *
+ * @example
+ * .delete("/:tokenId", requireApiKey({ apiKeys: config.apiKeys }), handler)
+ */
+export function requireApiKey(options: { readonly apiKeys: ApiKeyRing }): MiddlewareHandler<AppEnv> {
+  return async function requireApiKey(c, next) {
+    return admit(c, await apiKeyCaller(options.apiKeys, credentialsOf(c.req.raw)), next);
+  };
+}
+
+/**
+ * `POST /v1/tokens`: an API key, or an identity JWT from one of IDENTITY_ISSUERS
+ * (src/access/callers.ts decides which, and what each may ask for).
+ */
+export function requireIssuer(options: IssuerOptions): MiddlewareHandler<AppEnv> {
+  return async function requireIssuer(c, next) {
+    return admit(c, await issuingCaller(options, credentialsOf(c.req.raw)), next);
+  };
+}
