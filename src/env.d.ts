@@ -27,6 +27,10 @@ interface Env {
   CONSISTENCY?: string;
   TOKEN_MAX_USES?: string;
   LEDGER_LOCATION_HINT?: string;
+  /** Changed at every switch of CONSISTENCY (docs/consistency.md, "Switching modes"). */
+  CONSISTENCY_EPOCH?: string;
+  /** How long a KV or ledger call may take before the request fails closed (default 2000). */
+  STORE_DEADLINE_MS?: string;
 }
 
 // Optional: Workers Analytics Engine dataset for metrics (README, "Metrics").

@@ -1,4 +1,5 @@
-import { loadConfig } from "./config/config";
+import { ConfigError, loadConfig } from "./config/config";
+import { failureRefusal } from "./core/failures";
 import { outcomeResponse } from "./http/answer";
 import { appFor } from "./http/app";
 import { addressClass } from "./observability/address-class";
@@ -20,7 +21,12 @@ export default {
     try {
       app = appFor(await loadConfig(env));
     } catch (error) {
-      return outcomeResponse("misconfigured", "api", reportConfigError(env, error));
+      // A configuration problem is the deployment's (retCode 11); anything else is sorted
+      // like any other failure (src/core/failures.ts).
+      if (error instanceof ConfigError) {
+        return outcomeResponse("misconfigured", "api", reportConfigError(env, error));
+      }
+      return outcomeResponse(failureRefusal(error, { phase: "load configuration" }).outcome);
     }
     return app.fetch(request, env, ctx);
   },

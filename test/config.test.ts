@@ -107,6 +107,7 @@ describe("configuration", () => {
       const { consistency } = await parseConfig(TEST_BINDINGS);
       expect(consistency).toEqual({
         mode: "eventual",
+        epoch: "eventual",
         tokenMaxUses: null,
         ledgerLocationHint: undefined,
       });
@@ -115,13 +116,18 @@ describe("configuration", () => {
     it("strict mode takes every setting, at both ends of each range", async () => {
       const parse = (overrides: Record<string, string>) =>
         parseConfig({ ...TEST_BINDINGS, CONSISTENCY: "strict", ...overrides });
-      expect((await parse({ TOKEN_MAX_USES: "1", LEDGER_LOCATION_HINT: "weur" })).consistency).toEqual({
+      expect(
+        (await parse({ TOKEN_MAX_USES: "1", LEDGER_LOCATION_HINT: "weur", CONSISTENCY_EPOCH: "2026-12-02" }))
+          .consistency,
+      ).toEqual({
         mode: "strict",
+        epoch: "strict:2026-12-02",
         tokenMaxUses: 1,
         ledgerLocationHint: "weur",
       });
       expect((await parse({ TOKEN_MAX_USES: "1000", LEDGER_LOCATION_HINT: "" })).consistency).toEqual({
         mode: "strict",
+        epoch: "strict",
         tokenMaxUses: 1000,
         ledgerLocationHint: undefined,
       });

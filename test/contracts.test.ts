@@ -4,6 +4,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { loadConfig } from "../src/config/config";
 import { OUTCOMES } from "../src/core/outcomes";
 import { answersOf, operations } from "../src/openapi/document";
+import { faultyKv } from "./faults";
 import { bearer, call, callWith, issue, jsonRequest, newIdentity, ORIGIN, VALIDATE_PATH } from "./helpers";
 import { cookieValue, openSession, SESSIONS, withCookie } from "./sessions";
 import { UNSERVED_TENANT } from "./test-env";
@@ -19,12 +20,7 @@ type Send = (request: Request) => Promise<Response>;
 type Scenario = readonly [label: string, request: () => Request | Promise<Request>, send?: Send];
 
 const denyAll = { limit: async () => ({ success: false }) };
-const failingKv = new Proxy(env.TOKENS, {
-  get: (target, property) =>
-    property === "get" || property === "put"
-      ? () => Promise.reject(new Error("KV unavailable"))
-      : Reflect.get(target, property),
-});
+const failingKv = faultyKv(["get", "put"], "unavailable");
 const rateLimited: Send = (request) => callWith({ ADDRESS_LIMITER: denyAll }, request);
 const kvDown: Send = (request) => callWith({ TOKENS: failingKv }, request);
 const misconfigured: Send = (request) => callWith({ TOKEN_TTL_SECONDS: "soon" }, request);

@@ -1,8 +1,8 @@
-import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { base64url } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { OUTCOMES } from "../src/core/outcomes";
+import { faultyKv, kvReturning } from "./faults";
 import {
   bearer,
   call,
@@ -375,22 +375,17 @@ describe("JWT attacks on the tokens we issue", () => {
 });
 
 describe("KV faults on every endpoint", () => {
-  const kvReturning = (value: unknown) =>
-    new Proxy(env.TOKENS, {
-      get: (target, property) => (property === "get" ? async () => value : Reflect.get(target, property)),
-    });
-
   it.each([
     ["a string", "issued"],
     ["a number", 42],
     ["an array", [1]],
     ["an object of another shape", { state: "issued" }],
     ["an unknown state", { state: "active", exp: 1 }],
-  ])("a token record that is %s fails closed", async (_, stored) => {
+  ])("a token record that is %s fails closed, as a bug (500)", async (_, stored) => {
     const identity = newIdentity();
     const { token } = await issue(identity);
     const response = await callWith({ TOKENS: kvReturning(stored) }, validateRequest(token, identity));
-    expect(response.status).toBe(503);
+    expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ retCode: 4 });
   });
 
@@ -405,23 +400,18 @@ describe("KV faults on every endpoint", () => {
       { TOKENS: kvReturning({ state: "active", sid: 7 }) },
       new Request("https://edge.test/v1/web-channel/verify", { headers: { Cookie: cookie } }),
     );
-    expect(response.status).toBe(503);
+    expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ retCode: 4 });
   });
 
-  it("every route that touches KV answers 503 retCode 4 when KV throws", async () => {
+  it("every route that touches KV answers 503 retCode 4 when KV is unavailable", async () => {
     const identity = newIdentity();
     const { token, tokenId } = await issue(identity);
     const opened = await call(
       jsonRequest("/v1/web-channel/sessions", { Token: token, ...identity, channelId: "web-1" }),
     );
     const cookie = (opened.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
-    const broken = new Proxy(env.TOKENS, {
-      get: (target, property) =>
-        property === "get" || property === "put"
-          ? () => Promise.reject(new Error("KV down"))
-          : Reflect.get(target, property),
-    });
+    const broken = faultyKv(["get", "put"], "unavailable");
     const requests = [
       jsonRequest("/v1/tokens", newIdentity(), { headers: bearer() }),
       new Request(`https://edge.test/v1/tokens/${tokenId}`, { method: "DELETE", headers: bearer() }),

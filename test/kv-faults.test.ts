@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { faultyKv, type KvFault, SHORT_STORE_DEADLINE } from "./faults";
 import {
   bearer,
   call,
@@ -11,34 +12,18 @@ import {
   newIdentity,
   recordKeyFor,
   validate,
+  validateRequest,
 } from "./helpers";
 
-type Fault = "throw" | "hang";
-
-/** The real local KV, with one operation made to fail: fault injection, not a mock. */
-function faultyKv(operation: "get" | "put", fault: Fault): KVNamespace {
-  const failing = () =>
-    fault === "throw"
-      ? Promise.reject(new Error("KV GET failed: 500 Internal Server Error"))
-      : new Promise<never>(() => {});
-  return new Proxy(env.TOKENS, {
-    get(target, property) {
-      if (property === operation) return failing;
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 describe("KV failures fail closed", () => {
-  it.each<Fault>(["throw", "hang"])(
-    "a read that fails (%s) answers retCode 4 with HTTP 503",
+  it.each<KvFault>(["unavailable", "hang"])(
+    "a read that fails (%s) answers retCode 4 with HTTP 503 and Retry-After",
     async (fault) => {
       const errors = vi.spyOn(console, "error").mockImplementation(() => {});
       const identity = newIdentity();
       const { token } = await issue(identity);
       const response = await callWith(
-        { TOKENS: faultyKv("get", fault) },
+        { TOKENS: faultyKv(["get"], fault), ...SHORT_STORE_DEADLINE },
         jsonRequest("/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate", { Token: token, ...identity }),
       );
       expect(response.status).toBe(503);
@@ -47,18 +32,20 @@ describe("KV failures fail closed", () => {
         retCode: 4,
         message: "system error: service temporarily unavailable, retry later",
       });
-      expect(JSON.stringify(errors.mock.calls)).toContain("kv_failure");
+      expect(errors.mock.calls.map(([line]) => line)).toContainEqual(
+        expect.objectContaining({ event: "dependency_unavailable", dependency: "kv" }),
+      );
       expect(JSON.stringify(errors.mock.calls)).not.toContain(token);
       errors.mockRestore();
     },
   );
 
-  it.each<Fault>(["throw", "hang"])(
+  it.each<KvFault>(["unavailable", "hang"])(
     "a write that fails (%s) answers 503 and hands out no token",
     async (fault) => {
       vi.spyOn(console, "error").mockImplementation(() => {});
       const response = await callWith(
-        { TOKENS: faultyKv("put", fault) },
+        { TOKENS: faultyKv(["put"], fault), ...SHORT_STORE_DEADLINE },
         jsonRequest("/v1/tokens", newIdentity(), { headers: bearer() }),
       );
       expect(response.status).toBe(503);
@@ -76,21 +63,40 @@ describe("KV failures fail closed", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const { tokenId } = await issue(newIdentity());
     const response = await callWith(
-      { TOKENS: faultyKv("put", "throw") },
+      { TOKENS: faultyKv(["put"], "unavailable") },
       new Request(`https://edge.test/v1/tokens/${tokenId}`, { method: "DELETE", headers: bearer() }),
     );
     expect(response.status).toBe(503);
     vi.restoreAllMocks();
   });
 
-  it("a record of the wrong shape is a failure, not a pass", async () => {
-    vi.spyOn(console, "error").mockImplementation(() => {});
+  it("a record of the wrong shape is a bug, not a pass: 500 retCode 4, no Retry-After, logged with its stack", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const identity = newIdentity();
     const token = await mintToken(claimsFor(identity, { tokenId: "AAAAAAAAAAAAAAAAAAAAAA" }));
     await env.TOKENS.put(await recordKeyFor("AAAAAAAAAAAAAAAAAAAAAA"), JSON.stringify({ state: "valid" }));
-    const { status, body } = await validate(token, identity);
-    expect(status).toBe(503);
-    expect(body.retCode).toBe(4);
+    const response = await call(validateRequest(token, identity));
+    expect(response.status).toBe(500);
+    expect(response.headers.get("Retry-After")).toBeNull();
+    expect(await response.json()).toEqual({ retCode: 4, message: "system error: internal error" });
+    const logged = errors.mock.calls.map(([line]) => line as Record<string, unknown>);
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        event: "unexpected_error",
+        error: "StoredValueError: kv: read token record: stored value has the wrong shape",
+        stack: expect.stringContaining("StoredValueError"),
+      }),
+    );
+    vi.restoreAllMocks();
+  });
+
+  it("a KV failure nothing marks transient is a 500, not an invitation to retry", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const identity = newIdentity();
+    const { token } = await issue(identity);
+    const response = await callWith({ TOKENS: faultyKv(["get"], "bug") }, validateRequest(token, identity));
+    expect(response.status).toBe(500);
+    expect(response.headers.get("Retry-After")).toBeNull();
     vi.restoreAllMocks();
   });
 
@@ -102,7 +108,7 @@ describe("KV failures fail closed", () => {
       { kid: "test-2026-b", secret: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
     );
     const response = await callWith(
-      { TOKENS: faultyKv("get", "throw") },
+      { TOKENS: faultyKv(["get"], "unavailable") },
       jsonRequest("/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate", { Token: forged, ...identity }),
     );
     expect(await response.json()).toMatchObject({ retCode: 2 });

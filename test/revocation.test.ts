@@ -4,6 +4,7 @@ import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
 import { userShard } from "../src/state/ledger/ledger-client";
+import { faultyKv, SHORT_STORE_DEADLINE } from "./faults";
 import {
   bearer,
   call,
@@ -456,17 +457,16 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])("%s mode", (mode) =>
       });
     });
 
-    it.runIf(mode === "eventual").each(["throw", "hang"] as const)(
+    it.runIf(mode === "eventual").each(["unavailable", "hang"] as const)(
       "a failing read of the revocation (%s) fails closed",
       async (fault) => {
         vi.spyOn(console, "error").mockImplementation(() => {});
         const identity = newIdentity();
         const { token } = await issue(identity, {}, send);
         const session = cookieValue(await openSession(identity, "web-1", send));
-        const failing = kvWithGet("revoked-user:", () =>
-          fault === "throw" ? Promise.reject(new Error("KV GET failed")) : new Promise<never>(() => {}),
-        );
-        const kvFailing = (request: Request) => callWith({ TOKENS: failing }, request);
+        const failing = faultyKv(["get"], fault, "revoked-user:");
+        const kvFailing = (request: Request) =>
+          callWith({ TOKENS: failing, ...SHORT_STORE_DEADLINE }, request);
         const validated = await kvFailing(jsonRequest(VALIDATE_PATH, { Token: token, ...identity }));
         expect(validated.status).toBe(503);
         expect(await validated.json()).toMatchObject({ retCode: 4 });

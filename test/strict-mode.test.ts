@@ -4,9 +4,10 @@ import {
   bearer,
   call,
   callWith,
-  type Identity,
+  claimsFor,
   issue,
   jsonRequest,
+  mintToken,
   newIdentity,
   VALIDATE_PATH,
   validate,
@@ -137,7 +138,7 @@ describe("races the ledger decides", () => {
 
   it("a token the ledger never recorded is refused at once: no propagation grace", async () => {
     const identity = newIdentity();
-    const { token } = await issue(identity, {}, eventual);
+    const token = await mintToken({ ...claimsFor(identity), cns: "strict" });
     expect(await validate(token, identity, strict())).toEqual({
       status: 200,
       body: { retCode: 6, message: "token revoked or unknown: token unknown" },
@@ -183,45 +184,107 @@ describe("the ledger failing fails closed", () => {
   );
 });
 
-describe("switching CONSISTENCY on a live deployment", () => {
-  async function tokenFor(identity: Identity, send: Send) {
-    return issue(identity, {}, send);
-  }
-
-  it("eventual to strict: what eventual issued is unknown to the ledger, so refused", async () => {
-    const identity = newIdentity();
-    const { token } = await tokenFor(identity, eventual);
-    const value = cookieValue(await openSession(identity, "web-1", eventual));
-    expect((await validate(token, identity, strict())).body.retCode).toBe(6);
-    expect((await verify(withCookie(value), strict())).status).toBe(401);
+describe("each mode is self-contained", () => {
+  /** A binding that fails the test if the Worker so much as touches it. */
+  const untouchable = (name: string) =>
+    new Proxy(
+      {},
+      {
+        get: (_, property) => {
+          throw new Error(`${name}.${String(property)} was used`);
+        },
+      },
+    );
+  /** The real KV, with every read and write failing the test. */
+  const kvUntouched = new Proxy(env.TOKENS, {
+    get: (target, property) =>
+      property === "get" || property === "put" || property === "delete"
+        ? () => {
+            throw new Error(`TOKENS.${String(property)} was called in strict mode`);
+          }
+        : Reflect.get(target, property),
   });
 
-  it("strict to eventual: what strict revoked stays revoked (ends are written to both stores)", async () => {
-    const identity = newIdentity();
-    const { token, tokenId } = await tokenFor(identity, strict());
-    await revokeToken(tokenId, strict());
-    expect((await validate(token, identity, eventual)).body.retCode).toBe(6);
-  });
-
-  it("a strict session logged out in eventual mode, past KV's grace, stays ended back in strict", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    try {
-      const value = cookieValue(await openSession(newIdentity(), "web-1", strict()));
-      vi.setSystemTime(Date.now() + 2 * 60_000); // KV has no record of it, and the grace is over
-      expect((await endSession(value, eventual)).status).toBe(204);
-      expect((await verify(withCookie(value), strict())).status).toBe(401);
-    } finally {
-      vi.useRealTimers();
+  it("eventual mode serves every route with no LEDGER binding, and never calls the ledger", async () => {
+    for (const ledger of [undefined, untouchable("LEDGER")]) {
+      const send: Send = (request) => callWith({ LEDGER: ledger }, request);
+      const identity = newIdentity();
+      const { token, tokenId } = await issue(identity, {}, send);
+      expect((await validate(token, identity, send)).body.retCode).toBe(0);
+      const value = cookieValue(await openSession(identity, "web-1", send));
+      expect((await verify(withCookie(value), send)).status).toBe(204);
+      expect((await endSession(value, send)).status).toBe(204);
+      expect((await revokeToken(tokenId, send)).status).toBe(204);
+      const revoked = await send(
+        jsonRequest(
+          "/v1/revocations",
+          { tenantSpaceId: identity.tenantSpaceId, userId: identity.userId },
+          { headers: bearer() },
+        ),
+      );
+      expect(revoked.status).toBe(200);
     }
   });
 
-  it("back and forth: what eventual ended while strict's records lived stays ended in strict", async () => {
+  it("strict mode decides from the ledger alone: KV is never read or written", async () => {
+    const send = (request: Request) => callWith({ CONSISTENCY: "strict", TOKENS: kvUntouched }, request);
     const identity = newIdentity();
-    const { token, tokenId } = await tokenFor(identity, strict());
-    const value = cookieValue(await openSession(newIdentity(), "web-1", strict()));
-    await revokeToken(tokenId, eventual);
-    await endSession(value, eventual);
-    expect((await validate(token, identity, strict())).body.retCode).toBe(6);
-    expect((await verify(withCookie(value), strict())).status).toBe(401);
+    const { token, tokenId } = await issue(identity, {}, send);
+    expect((await validate(token, identity, send)).body.retCode).toBe(0);
+    const value = cookieValue(await openSession(identity, "web-1", send));
+    expect((await verify(withCookie(value), send)).status).toBe(204);
+    expect((await endSession(value, send)).status).toBe(204);
+    expect((await revokeToken(tokenId, send)).status).toBe(204);
+    expect((await validate(token, identity, send)).body.retCode).toBe(6);
+  });
+
+  it("strict mode without a LEDGER binding is a configuration error naming it (retCode 11)", async () => {
+    const response = await callWith(
+      { CONSISTENCY: "strict", LEDGER: undefined },
+      new Request("https://edge.test/healthz"),
+    );
+    expect(response.status).toBe(503);
+    const body = await response.json<{ retCode: number; message: string }>();
+    expect(body.retCode).toBe(11);
+    expect(body.message).toMatch(/^service misconfigured: LEDGER is not bound: declare it in wrangler.toml/);
+  });
+});
+
+describe("switching CONSISTENCY: everything from before the switch is refused in the new mode", () => {
+  const switched = "token revoked or unknown: token issued before the consistency mode changed";
+
+  it("eventual to strict: tokens and sessions from eventual mode are refused (retCode 6)", async () => {
+    const identity = newIdentity();
+    const { token } = await issue(identity, {}, eventual);
+    const value = cookieValue(await openSession(identity, "web-1", eventual));
+    expect((await validate(token, identity, strict())).body).toEqual({ retCode: 6, message: switched });
+    const refused = await verify(withCookie(value), strict());
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({
+      retCode: 6,
+      message: "token revoked or unknown: session opened before the consistency mode changed",
+    });
+  });
+
+  it("strict to eventual: a spent single-use token stays refused, at once", async () => {
+    const identity = newIdentity();
+    const single = strict({ TOKEN_MAX_USES: "1" });
+    const { token } = await issue(identity, {}, single);
+    expect((await validate(token, identity, single)).body.retCode).toBe(0);
+    expect((await validate(token, identity, single)).body.retCode).toBe(17);
+    // Within KV's propagation grace, where a token with no KV record would pass.
+    expect((await validate(token, identity, eventual)).body).toEqual({ retCode: 6, message: switched });
+  });
+
+  it("strict to eventual to strict: a new CONSISTENCY_EPOCH refuses the first strict period's tokens", async () => {
+    const identity = newIdentity();
+    const first = strict({ CONSISTENCY_EPOCH: "2026-11-01" });
+    const { token } = await issue(identity, {}, first);
+    const value = cookieValue(await openSession(identity, "web-1", first));
+    const second = strict({ CONSISTENCY_EPOCH: "2026-12-02" });
+    expect((await validate(token, identity, second)).body).toEqual({ retCode: 6, message: switched });
+    expect((await verify(withCookie(value), second)).status).toBe(401);
+    // Back in the first epoch's configuration, the same token still validates: the epoch is what refuses.
+    expect((await validate(token, identity, first)).body.retCode).toBe(0);
   });
 });

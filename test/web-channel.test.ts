@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { base64url } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { sessionKey } from "../src/state/kv/session-records";
+import { importKeyRing } from "../src/crypto/signing-keys";
+import { kvKey, sessionRefOf } from "../src/state/keys";
+import { faultyKv } from "./faults";
 import { call, callWith, type Identity, issue, jsonRequest, newIdentity, randomTokenId } from "./helpers";
 import {
   cookieValue,
@@ -13,6 +15,16 @@ import {
   withCookie,
 } from "./sessions";
 import { TEST_SIGNING_KEY_CURRENT, UNSERVED_TENANT } from "./test-env";
+
+const sessionKey = async (owner: { tenantId: string; channelId: string; userId: string }) =>
+  kvKey.session(await sessionRefOf(owner));
+
+/** The Worker's session-cookie keys, as the test configuration derives them. */
+const sessionKeys = () =>
+  importKeyRing(
+    [{ kid: TEST_SIGNING_KEY_CURRENT.kid, secret: base64url.decode(TEST_SIGNING_KEY_CURRENT.secret) }],
+    "session-cookie",
+  );
 
 describe("web-channel sessions", () => {
   it("opens a session with the validate checks and sets the ccmessaging-token cookie", async () => {
@@ -42,6 +54,7 @@ describe("web-channel sessions", () => {
       [
         "channelId",
         "createTime",
+        "epoch",
         "expireTime",
         "kid",
         "mac",
@@ -179,6 +192,7 @@ describe("web-channel sessions", () => {
       "expireTime",
       "sessionId",
       "tokenRef",
+      "epoch",
       "kid",
       "mac",
     ])("changing %s makes the value invalid, before any KV read", async (field) => {
@@ -193,10 +207,12 @@ describe("web-channel sessions", () => {
             : `${original}x`;
       const forged = encodeLikeTheSeed({ ...fields, [field]: changed });
       const kvUntouched = new Proxy(env.TOKENS, {
-        get: (target, property) => {
-          if (property === "get") throw new Error("KV was read for a forged value");
-          return Reflect.get(target, property);
-        },
+        get: (target, property) =>
+          property === "get"
+            ? () => {
+                throw new Error("KV was read for a forged value");
+              }
+            : Reflect.get(target, property),
       });
       const response = await verify(withCookie(forged), (request) =>
         callWith({ TOKENS: kvUntouched }, request),
@@ -234,17 +250,52 @@ describe("web-channel sessions", () => {
       expect(await response.json()).toMatchObject({ retCode: 2 });
     });
 
-    it("a cookie from before sessions carried their token answers expired, so the page reopens", async () => {
-      const { tokenRef: _, ...previous } = decodeLikeTheSeed(cookieValue(await openSession(newIdentity())));
-      const response = await verify(withCookie(encodeLikeTheSeed(previous)));
+    it.each([
+      ["v1", "ccmessaging-token/v1", ["epoch", "tokenRef"]],
+      ["v2", "ccmessaging-token/v2", ["epoch"]],
+    ] as const)(
+      "a genuine cookie of an earlier version (%s) answers expired, so the page reopens",
+      async (_, context, dropped) => {
+        const fields = decodeLikeTheSeed(cookieValue(await openSession(newIdentity())));
+        const older = Object.fromEntries(
+          Object.entries(fields).filter(([name]) => !(dropped as readonly string[]).includes(name)),
+        );
+        const { kid: __, mac: ___, ...claims } = older;
+        const keys = await sessionKeys();
+        const macInput = JSON.stringify([context, ...Object.values(claims), TEST_SIGNING_KEY_CURRENT.kid]);
+        const mac = await crypto.subtle.sign("HMAC", keys.current.key, new TextEncoder().encode(macInput));
+        const genuine = encodeLikeTheSeed({
+          ...claims,
+          kid: TEST_SIGNING_KEY_CURRENT.kid,
+          mac: base64url.encode(new Uint8Array(mac)),
+        });
+        const response = await verify(withCookie(genuine));
+        expect(response.status).toBe(401);
+        expect(await response.json()).toEqual({
+          retCode: 3,
+          message: "token expired: session from an earlier version",
+        });
+      },
+    );
+
+    it("a forgery in an earlier version's shape is a forgery like any other", async () => {
+      const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+      vi.spyOn(console, "log").mockImplementation(() => {});
+      const {
+        tokenRef: _,
+        epoch: __,
+        ...v1Shape
+      } = decodeLikeTheSeed(cookieValue(await openSession(newIdentity())));
+      const response = await verify(withCookie(encodeLikeTheSeed(v1Shape)));
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({
-        retCode: 3,
-        message: "token expired: session from an earlier version",
+        retCode: 2,
+        message: "token invalid: session value does not verify",
       });
-      // A value that names a token, but not in our form, is still a forgery.
-      const malformed = encodeLikeTheSeed({ ...previous, tokenRef: "x" });
-      expect(await (await verify(withCookie(malformed))).json()).toMatchObject({ retCode: 2 });
+      expect(warnings.mock.calls.map(([line]) => line)).toContainEqual(
+        expect.objectContaining({ event: "security", kind: "forged_session_value" }),
+      );
+      vi.restoreAllMocks();
     });
   });
 
@@ -252,11 +303,7 @@ describe("web-channel sessions", () => {
     /** Builds a genuine value with chosen times, using the Worker's own encoder and key. */
     async function sessionAt(identity: Identity, createTime: number, expireTime: number, record = true) {
       const { encodeSessionValue } = await import("../src/domain/sessions/session-value");
-      const { importKeyRing } = await import("../src/crypto/signing-keys");
-      const keys = await importKeyRing(
-        [{ kid: TEST_SIGNING_KEY_CURRENT.kid, secret: base64url.decode(TEST_SIGNING_KEY_CURRENT.secret) }],
-        "session-cookie",
-      );
+      const keys = await sessionKeys();
       const claims = {
         tenantId: identity.tenantSpaceId,
         channelId: "web-1",
@@ -266,6 +313,7 @@ describe("web-channel sessions", () => {
         sessionId: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
         // A token that was never recorded: not revoked, so only the session's own record decides.
         tokenRef: randomTokenId().padEnd(43, "A"),
+        epoch: "eventual",
       };
       if (record) {
         const digest = new Uint8Array(
@@ -322,12 +370,7 @@ describe("web-channel sessions", () => {
   it("KV failures fail closed with retCode 4", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const value = cookieValue(await openSession(newIdentity()));
-    const failing = new Proxy(env.TOKENS, {
-      get: (target, property) =>
-        property === "get" || property === "put"
-          ? () => Promise.reject(new Error("boom"))
-          : Reflect.get(target, property),
-    });
+    const failing = faultyKv(["get", "put"], "unavailable");
     const response = await verify(withCookie(value), (request) => callWith({ TOKENS: failing }, request));
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ retCode: 4 });

@@ -1,4 +1,4 @@
-import { type Refusal, refuse } from "../core/decision";
+import { type Decision, ok, type Refusal, refuse } from "../core/decision";
 import { type IssueTokenRequest, identityIssueTokenRequest, issueTokenRequest } from "../core/schemas";
 import { type ApiKeyRing, matchApiKey } from "../crypto/api-keys";
 import { sha256Base64url } from "../crypto/encoding";
@@ -20,8 +20,6 @@ export type Caller =
   | { readonly kind: "identity"; readonly identity: VerifiedIdentity }
   | { readonly kind: "serviceBinding" };
 
-export type CallerVerdict = { readonly outcome: "ok"; readonly caller: Caller } | Refusal;
-
 /** The credentials a request presents, as found in its headers. */
 export interface Credentials {
   /** `Authorization: Bearer <value>`. */
@@ -36,9 +34,9 @@ export interface Credentials {
 const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** An enterprise backend by API key, compared in constant time (src/crypto/api-keys.ts). */
-export async function apiKeyCaller(apiKeys: ApiKeyRing, credentials: Credentials): Promise<CallerVerdict> {
+export async function apiKeyCaller(apiKeys: ApiKeyRing, credentials: Credentials): Promise<Decision<Caller>> {
   const index = credentials.bearer ? await matchApiKey(apiKeys, credentials.bearer) : 0;
-  if (index > 0) return { outcome: "ok", caller: { kind: "apiKey", index } };
+  if (index > 0) return ok({ kind: "apiKey", index });
   // Same answer either way; only a credential actually presented is a guess worth an event.
   return refuse(
     "unauthorized",
@@ -62,7 +60,7 @@ export interface IssuerOptions {
 export async function issuingCaller(
   options: IssuerOptions,
   credentials: Credentials,
-): Promise<CallerVerdict> {
+): Promise<Decision<Caller>> {
   const { bearer, accessAssertion } = credentials;
   const bySource = (source: IdentityIssuer["source"]) =>
     options.identityIssuers.filter((issuer) => issuer.source === source);
@@ -75,14 +73,12 @@ export async function issuingCaller(
         ? { token: accessAssertion, issuers: accessIssuers }
         : undefined;
   if (!identityToken) return apiKeyCaller(options.apiKeys, credentials);
-  const verdict = await verifyIdentity(
+  const verified = await verifyIdentity(
     identityToken.token,
     identityToken.issuers,
     options.clockToleranceSeconds,
   );
-  return verdict.outcome === "ok"
-    ? { outcome: "ok", caller: { kind: "identity", identity: verdict.identity } }
-    : verdict;
+  return verified.outcome === "ok" ? ok({ kind: "identity", identity: verified.value }) : verified;
 }
 
 /**
@@ -97,6 +93,12 @@ export async function issuanceBudget(limiter: RateLimit, caller: Caller): Promis
         ? `identity:${await sha256Base64url(JSON.stringify([caller.identity.issuer, caller.identity.userId]))}`
         : "service-binding";
   return rateLimit(limiter, key, "ISSUE_LIMITER");
+}
+
+/** What a caller may be issued: the request, and a signed-in user's sign-in time. */
+export interface IssueGrant {
+  readonly request: IssueTokenRequest;
+  readonly signedInAt?: number;
 }
 
 /** The body `POST /v1/tokens` takes from this caller: a signed-in user need not name itself. */
@@ -115,8 +117,8 @@ export function permittedIssue(
     | IssueTokenRequest
     | { tenantSpaceId: string; userId?: string; userName?: string; ttlSeconds?: number },
   servedTenants: ReadonlySet<string>,
-): { readonly outcome: "ok"; readonly request: IssueTokenRequest; readonly signedInAt?: number } | Refusal {
-  if (caller.kind !== "identity") return { outcome: "ok", request: body as IssueTokenRequest };
+): Decision<IssueGrant> {
+  if (caller.kind !== "identity") return ok({ request: body as IssueTokenRequest });
   const { identity } = caller;
   for (const field of ["userId", "userName"] as const) {
     if (body[field] !== undefined && body[field] !== identity[field]) {
@@ -126,10 +128,9 @@ export function permittedIssue(
   if (servedTenants.has(body.tenantSpaceId) && !identity.tenantSpaceIds.has(body.tenantSpaceId)) {
     return refuse("notPermitted", "tenantSpaceId is not allowed for this identity provider");
   }
-  return {
-    outcome: "ok",
+  return ok({
     request: { ...body, userId: identity.userId, userName: identity.userName },
     // Issuance refuses a sign-in older than the user's revocation (src/domain/tokens/issue-token.ts).
     signedInAt: identity.signedInAt,
-  };
+  });
 }

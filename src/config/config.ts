@@ -1,7 +1,9 @@
+import { ok } from "../core/decision";
 import { type ApiKeyRing, buildApiKeyRing } from "../crypto/api-keys";
 import { importKeyRing, type RawSigningKey, type SigningKeyRing } from "../crypto/signing-keys";
 import type { IdentityIssuer } from "../identity/issuers";
 import { parseIdentityIssuers } from "../identity/issuers";
+import { bindingProblems } from "./bindings";
 import { developmentFallback, withDevelopmentIssuer } from "./development";
 import { environmentProblems, howToSet, isDeployed, type ParseOptions } from "./policy";
 import {
@@ -40,6 +42,8 @@ export interface Config {
   /** Web origins allowed to call `/v1/*` from a browser (CORS) and to use the session cookie. */
   readonly allowedOrigins: ReadonlySet<string>;
   readonly consistency: ConsistencyConfig;
+  /** STORE_DEADLINE_MS: a KV or ledger call not answered by then fails closed (503). */
+  readonly storeDeadlineMs: number;
   readonly logging: {
     /** `hashed` (default): logs carry a keyed hash of the user id; `raw`: the id itself. */
     readonly userIds: "hashed" | "raw";
@@ -64,6 +68,12 @@ export interface SessionConfig {
 export interface ConsistencyConfig {
   /** `eventual` (default): verdicts from Workers KV; `strict`: from the TokenLedger Durable Object. */
   readonly mode: ConsistencyMode;
+  /**
+   * Written into every token and session cookie, and required of every one presented:
+   * the mode and CONSISTENCY_EPOCH, as `strict` or `strict:2026-12-02`. What another mode
+   * (or an earlier period of this one) issued is refused: its ends were kept elsewhere.
+   */
+  readonly epoch: string;
   /** TOKEN_MAX_USES: validations (and session opens) a token passes; null = unlimited. Strict mode only. */
   readonly tokenMaxUses: number | null;
   /** LEDGER_LOCATION_HINT: where the ledger objects are created; undefined = near their first caller. */
@@ -135,6 +145,8 @@ export async function parseConfig(env: ConfigEnv, options: ParseOptions = {}): P
     ),
   );
 
+  if (options.checkBindings) problems.push(...bindingProblems(env, vars.CONSISTENCY ?? "eventual"));
+
   if (vars.TOKEN_MAX_USES !== undefined && vars.CONSISTENCY === "eventual") {
     problems.push({
       variable: "TOKEN_MAX_USES",
@@ -146,7 +158,7 @@ export async function parseConfig(env: ConfigEnv, options: ParseOptions = {}): P
   const servedTenants = new Set(tenantSpaceIds);
   const issuers =
     vars.IDENTITY_ISSUERS === undefined
-      ? { outcome: "ok" as const, issuers: [] }
+      ? ok<IdentityIssuer[]>([])
       : parseIdentityIssuers(vars.IDENTITY_ISSUERS, servedTenants, !isDeployed(environment));
   if (issuers.outcome !== "ok") problems.push({ variable: "IDENTITY_ISSUERS", reason: issuers.reason ?? "" });
 
@@ -157,7 +169,7 @@ export async function parseConfig(env: ConfigEnv, options: ParseOptions = {}): P
   return build(vars as Parsed, {
     environment,
     playground: playground === "on",
-    identityIssuers: withDevelopmentIssuer(environment, issuers.issuers, servedTenants),
+    identityIssuers: withDevelopmentIssuer(environment, issuers.value, servedTenants),
     tenantSpaceIds: servedTenants,
     signingKeys,
     apiKeys,
@@ -195,8 +207,13 @@ async function build(
     tokenTtlSeconds: parsed.TOKEN_TTL_SECONDS,
     clockToleranceSeconds: parsed.CLOCK_TOLERANCE_SECONDS,
     validatePath: parsed.VALIDATE_PATH,
+    storeDeadlineMs: parsed.STORE_DEADLINE_MS,
     consistency: {
       mode: parsed.CONSISTENCY,
+      epoch:
+        parsed.CONSISTENCY_EPOCH === undefined
+          ? parsed.CONSISTENCY
+          : `${parsed.CONSISTENCY}:${parsed.CONSISTENCY_EPOCH}`,
       tokenMaxUses: parsed.TOKEN_MAX_USES ?? null,
       ledgerLocationHint: parsed.LEDGER_LOCATION_HINT,
     },
@@ -216,15 +233,20 @@ async function build(
 const cache = new WeakMap<object, Promise<Config>>();
 
 /**
- * The configuration for this `env`, parsed once per isolate (the runtime hands every
- * request the same `env` object). A failure is cached too: it is a deployment error
- * that only a new deployment, and so a new isolate, can fix.
+ * The configuration for this `env`, variables and bindings, parsed once per isolate (the
+ * runtime hands every request the same `env` object). A ConfigError is cached too: it is
+ * a deployment error that only a new deployment, and so a new isolate, can fix. Anything
+ * else thrown is not a configuration problem but a failure (a bug, a key that would not
+ * import): it is not cached, so the next request tries again (src/core/failures.ts).
  */
 export function loadConfig(env: ConfigEnv): Promise<Config> {
   let config = cache.get(env);
   if (!config) {
-    config = parseConfig(env);
+    config = parseConfig(env, { checkBindings: true });
     cache.set(env, config);
+    config.catch((error: unknown) => {
+      if (!(error instanceof ConfigError)) cache.delete(env);
+    });
   }
   return config;
 }

@@ -21,6 +21,11 @@ export interface ParseOptions {
    * (`production`, `staging`), as in wrangler.toml.
    */
   readonly wranglerEnvironment?: string;
+  /**
+   * Whether the bindings are checked too (src/config/bindings.ts): the Worker's own load
+   * does; preflight reads wrangler.toml's tables itself and passes variables only.
+   */
+  readonly checkBindings?: boolean;
 }
 
 /** Where an operator sets a variable, worded for the environment the Worker runs in. */

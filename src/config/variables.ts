@@ -42,6 +42,14 @@ export const LEDGER_LOCATION_HINTS = [
 /** The ceiling on TOKEN_MAX_USES: a token CEC validates more often than this is not single-use in any useful sense. */
 const TOKEN_MAX_USES_MAX = 1_000;
 
+/**
+ * STORE_DEADLINE_MS's range. A KV read or a ledger call takes milliseconds to a few
+ * hundred (docs/consistency.md, "Latency"); under 10 ms would fail healthy calls, and past
+ * 10 s CEC's own call would time out before our 503 reached it.
+ */
+const STORE_DEADLINE_MIN_MS = 10;
+const STORE_DEADLINE_MAX_MS = 10_000;
+
 export const DEFAULT_VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
 
 /** One variable at fault and what it must be; never its value. */
@@ -73,6 +81,14 @@ export interface ConfigEnv {
   CONSISTENCY?: unknown;
   TOKEN_MAX_USES?: unknown;
   LEDGER_LOCATION_HINT?: unknown;
+  CONSISTENCY_EPOCH?: unknown;
+  STORE_DEADLINE_MS?: unknown;
+  // Bindings, checked by src/config/bindings.ts.
+  TOKENS?: unknown;
+  LEDGER?: unknown;
+  ISSUE_LIMITER?: unknown;
+  TOKEN_LIMITER?: unknown;
+  ADDRESS_LIMITER?: unknown;
 }
 
 export const csv = (text: string) =>
@@ -235,6 +251,15 @@ const variables = {
       ),
     ),
     expected: "must be eventual or strict (or unset: eventual)",
+  },
+  CONSISTENCY_EPOCH: {
+    schema: z.pipe(optionalText, z.optional(z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,32}$/)))),
+    expected:
+      "must be a label of 1 to 32 letters, digits, '.', '_', ':' or '-', such as the date of the switch (or unset)",
+  },
+  STORE_DEADLINE_MS: {
+    schema: wholeNumber(STORE_DEADLINE_MIN_MS, STORE_DEADLINE_MAX_MS, 2_000),
+    expected: `must be a whole number of milliseconds from ${STORE_DEADLINE_MIN_MS} to ${STORE_DEADLINE_MAX_MS}`,
   },
   TOKEN_MAX_USES: {
     schema: optionalWholeNumber(1, TOKEN_MAX_USES_MAX),

@@ -23,8 +23,8 @@ export type SecurityEventKind =
 
 /**
  * A decision not to serve, as a value: domain functions and boundary checks return
- * these; only infrastructure failures throw (src/core/failures.ts). `reason` is appended to
- * the answer's message and logged: it names fields and variables, never a value.
+ * these; only failures throw (src/core/failures.ts). `reason` is appended to the
+ * answer's message and logged: it names fields and variables, never a value.
  */
 export interface Refusal {
   readonly outcome: Exclude<Outcome, "ok">;
@@ -34,15 +34,20 @@ export interface Refusal {
   readonly limiter?: string;
 }
 
+/**
+ * What every check, every domain function and every front door answers: go on with a
+ * value, or a refusal. The one name for "ok or a refusal" in this codebase.
+ */
+export type Decision<T> = { readonly outcome: "ok"; readonly value: T } | Refusal;
+
+export function ok<T>(value: T): { readonly outcome: "ok"; readonly value: T } {
+  return { outcome: "ok", value };
+}
+
 export function refuse(
   outcome: Refusal["outcome"],
   reason?: string,
   facts: Pick<Refusal, "securityEvent" | "limiter"> = {},
 ): Refusal {
   return { outcome, ...(reason !== undefined && { reason }), ...facts };
-}
-
-/** Whether a verdict or result is a refusal. */
-export function isRefusal(value: object): value is Refusal {
-  return "outcome" in value && value.outcome !== "ok";
 }

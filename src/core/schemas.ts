@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { MAX_ID_LENGTH, MAX_TOKEN_LENGTH, MAX_USER_NAME_LENGTH, TOKEN_TTL_MAX_SECONDS } from "./constants";
-import { type Refusal, refuse } from "./decision";
+import { type Decision, ok, refuse } from "./decision";
 import { CONTROL_CHARACTER } from "./text";
 
 /** A required, non-empty string of bounded length. */
@@ -121,10 +121,10 @@ const article = (type: string) =>
 export function parseInput<Schema extends z.ZodMiniType>(
   schema: Schema,
   input: unknown,
-): { readonly outcome: "ok"; readonly value: z.output<Schema> } | Refusal {
+): Decision<z.output<Schema>> {
   // reportInput only so that a missing field reads "is required"; inputs are never echoed.
   const result = z.safeParse(schema, input, { reportInput: true });
-  if (result.success) return { outcome: "ok", value: result.data };
+  if (result.success) return ok(result.data);
   const fields = result.error.issues
     .slice(0, 5)
     .map((issue) => describeIssue(issue.path.length > 0 ? issue.path.join(".") : "body", issue));

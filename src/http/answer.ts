@@ -1,10 +1,9 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { type Refusal, refuse } from "../core/decision";
-import { InfrastructureFailure } from "../core/failures";
+import { failureRefusal } from "../core/failures";
 import { OUTCOMES, type Outcome, type OutcomeRow, retCodeBody, type Surface } from "../core/outcomes";
 import { note } from "../observability/audit";
-import { logEvent } from "../observability/log";
 import type { AppEnv } from "./app-env";
 import { JSON_POLICY } from "./content-security";
 
@@ -25,45 +24,43 @@ export function outcomeResponse(outcome: Outcome, surface: Surface = "api", deta
   return Response.json(retCodeBody(outcome, detail), { status: row.status[surface], headers });
 }
 
-/** Answers a verdict (or a bare outcome) on this request's surface, noting it for the request log. */
-export function answer(c: Context<AppEnv>, verdict: Refusal | Outcome): Response {
+/** Answers a refusal (or a bare outcome) on this request's surface, noting it for the request log. */
+export function answer(c: Context<AppEnv>, refusal: Refusal | Outcome): Response {
   const { outcome, reason, securityEvent, limiter }: Omit<Refusal, "outcome"> & { outcome: Outcome } =
-    typeof verdict === "string" ? { outcome: verdict } : verdict;
-  note(c, { outcome, reason: reason ?? OUTCOMES[outcome].message, securityEvent, limiter });
+    typeof refusal === "string" ? { outcome: refusal } : refusal;
+  note(c.var.audit, { outcome, reason: reason ?? OUTCOMES[outcome].message, securityEvent, limiter });
   return outcomeResponse(outcome, c.var.surface ?? "api", reason);
 }
 
-/** Statuses Hono's own middleware throws as HTTPException, and what they are here. */
+/**
+ * What an HTTPException (thrown by Hono's own middleware: csrf's 403, a body limit's 413)
+ * means here, by its status. Any other client error is a malformed request; a server
+ * error that says the call ran out of time is a dependency unavailable (503), any other
+ * is a bug.
+ */
 const HTTP_EXCEPTIONS: Readonly<Record<number, Exclude<Outcome, "ok">>> = {
   400: "malformedRequest",
   401: "unauthorized",
+  403: "notPermitted",
   404: "notFound",
+  405: "notFound",
   413: "bodyTooLarge",
   415: "unsupportedMediaType",
+  429: "rateLimited",
+  503: "serviceUnavailable",
+  504: "serviceUnavailable",
 };
 
 /**
- * The app's `onError`. A dependency that failed is a known-transient 503 with
- * Retry-After; Hono's HTTPException keeps its meaning; anything else is a bug: 500,
- * no Retry-After (retrying cannot help), logged with its stack, which never reaches the
- * answer.
+ * The app's `onError`: Hono's HTTPException keeps its meaning (HTTP_EXCEPTIONS);
+ * everything else is sorted by the one classifier (src/core/failures.ts): a dependency
+ * unavailable is 503 with Retry-After, anything else a bug, 500, logged with its stack,
+ * which never reaches the answer.
  */
 export function answerError(error: unknown, c: Context<AppEnv>): Response {
-  if (error instanceof InfrastructureFailure) {
-    logEvent("error", error.event, {
-      requestId: c.var.requestId,
-      operation: error.operation,
-      failure: error.failure,
-    });
-    return answer(c, refuse(error.outcome));
+  if (error instanceof HTTPException) {
+    const outcome = HTTP_EXCEPTIONS[error.status] ?? (error.status < 500 ? "malformedRequest" : undefined);
+    if (outcome) return answer(c, refuse(outcome));
   }
-  if (error instanceof HTTPException && error.status < 500) {
-    return answer(c, refuse(HTTP_EXCEPTIONS[error.status] ?? "malformedRequest"));
-  }
-  logEvent("error", "unexpected_error", {
-    requestId: c.var.requestId,
-    error: error instanceof Error ? `${error.name}: ${error.message}` : typeof error,
-    stack: error instanceof Error ? error.stack : undefined,
-  });
-  return answer(c, "internalError");
+  return answer(c, failureRefusal(error, { requestId: c.var.requestId }));
 }

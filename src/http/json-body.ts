@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type * as z from "zod/mini";
 import { MAX_BODY_BYTES } from "../core/constants";
-import { type Refusal, refuse } from "../core/decision";
+import { type Decision, ok, refuse } from "../core/decision";
 import { parseInput } from "../core/schemas";
 import { answer } from "./answer";
 import type { AppEnv } from "./app-env";
@@ -16,12 +16,12 @@ export const limitBody: MiddlewareHandler<AppEnv> = bodyLimit({
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /** The body as JSON, or the refusal: a JSON media type and a body that parses. */
-async function jsonValue(c: Context<AppEnv>): Promise<{ outcome: "ok"; value: unknown } | Refusal> {
+async function jsonValue(c: Context<AppEnv>): Promise<Decision<unknown>> {
   if (!JSON_MEDIA_TYPE.test(c.req.header("Content-Type") ?? "")) {
     return refuse("unsupportedMediaType", "Content-Type must be application/json");
   }
   try {
-    return { outcome: "ok", value: JSON.parse(await c.req.text()) };
+    return ok(JSON.parse(await c.req.text()));
   } catch {
     return refuse("malformedRequest", "body is not valid JSON");
   }

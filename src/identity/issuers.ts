@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { type Refusal, refuse } from "../core/decision";
+import { type Decision, ok, refuse } from "../core/decision";
 import { type KeySource, remoteKeySource } from "./key-source";
 
 /**
@@ -67,7 +67,7 @@ export function parseIdentityIssuers(
   json: string,
   servedTenants: ReadonlySet<string>,
   allowLocalHttp: boolean,
-): { readonly outcome: "ok"; readonly issuers: IdentityIssuer[] } | Refusal {
+): Decision<IdentityIssuer[]> {
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -108,7 +108,7 @@ export function parseIdentityIssuers(
     });
   }
   const collision = collidingPrefixes(issuers);
-  return collision ? misconfigured(collision) : { outcome: "ok", issuers };
+  return collision ? misconfigured(collision) : ok(issuers);
 }
 
 const NOT_AN_ARRAY = "must be a JSON array of {issuer, audience, jwksUri, tenantSpaceIds, ...}";

@@ -1,7 +1,7 @@
 import { decodeJwt, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import * as z from "zod/mini";
-import { type Refusal, refuse } from "../core/decision";
-import { InfrastructureFailure } from "../core/failures";
+import { type Decision, ok, type Refusal, refuse } from "../core/decision";
+import { Unavailable } from "../core/failures";
 import { describeIssue, identity } from "../core/schemas";
 import type { IdentityIssuer } from "./issuers";
 
@@ -17,8 +17,6 @@ export interface VerifiedIdentity {
    */
   readonly signedInAt: number;
 }
-
-export type IdentityVerdict = { readonly outcome: "ok"; readonly identity: VerifiedIdentity } | Refusal;
 
 /** After a failed key-set fetch, answer 503 for this long without fetching again. */
 const PROVIDER_BACKOFF_MS = 5 * 1000;
@@ -80,7 +78,7 @@ function refusalOf(error: unknown): Refusal | undefined {
  * Verifies an enterprise identity JWT. Cheap checks first (shape, a known `iss`), then
  * the signature against the issuer's keys with its algorithm allow-list, then `aud`,
  * `exp`, `nbf` and `iat` with the configured clock tolerance, then the claims the token
- * will carry. A provider that cannot serve its keys throws InfrastructureFailure (503,
+ * will carry. A provider that cannot serve its keys throws Unavailable (503,
  * retCode 13) and is not asked again for PROVIDER_BACKOFF_MS.
  */
 export async function verifyIdentity(
@@ -88,7 +86,7 @@ export async function verifyIdentity(
   issuers: readonly IdentityIssuer[],
   clockToleranceSeconds: number,
   now = Date.now(),
-): Promise<IdentityVerdict> {
+): Promise<Decision<VerifiedIdentity>> {
   let claimedIssuer: unknown;
   try {
     claimedIssuer = decodeJwt(token).iss;
@@ -122,14 +120,9 @@ export async function verifyIdentity(
 }
 
 const providerDown = (failure: string) =>
-  new InfrastructureFailure(
-    "identityProviderUnavailable",
-    "fetch identity provider keys",
-    failure,
-    "identity_provider_failure",
-  );
+  new Unavailable("identity-provider", "fetch identity provider keys", failure);
 
-function identityFrom(issuer: IdentityIssuer, payload: Record<string, unknown>): IdentityVerdict {
+function identityFrom(issuer: IdentityIssuer, payload: Record<string, unknown>): Decision<VerifiedIdentity> {
   const userId = payload[issuer.userIdClaim];
   const userName = payload[issuer.userNameClaim];
   if (typeof userId !== "string" || userId === "") return invalid(`no ${issuer.userIdClaim} claim`);
@@ -144,29 +137,22 @@ function identityFrom(issuer: IdentityIssuer, payload: Record<string, unknown>):
   if (authTime !== undefined && (typeof authTime !== "number" || !Number.isFinite(authTime))) {
     return invalid("auth_time claim not accepted");
   }
-  return {
-    outcome: "ok",
-    identity: {
-      issuer: issuer.issuer,
-      userId: checkedId.value,
-      userName: checkedName.value,
-      tenantSpaceIds: issuer.tenantSpaceIds,
-      signedInAt: Math.min(iat as number, authTime ?? Number.POSITIVE_INFINITY),
-    },
-  };
+  return ok({
+    issuer: issuer.issuer,
+    userId: checkedId.value,
+    userName: checkedName.value,
+    tenantSpaceIds: issuer.tenantSpaceIds,
+    signedInAt: Math.min(iat as number, authTime ?? Number.POSITIVE_INFINITY),
+  });
 }
 
 /**
  * A claim must obey the rules of the field it becomes (src/core/schemas.ts), or the token
  * issued from it could never validate: refused naming the claim, never its value.
  */
-function checkedClaim(
-  schema: z.ZodMiniType<string>,
-  value: string,
-  claim: string,
-): { outcome: "ok"; value: string } | Refusal {
+function checkedClaim(schema: z.ZodMiniType<string>, value: string, claim: string): Decision<string> {
   const result = z.safeParse(schema, value);
-  if (result.success) return { outcome: "ok", value: result.data };
+  if (result.success) return ok(result.data);
   const [issue] = result.error.issues;
   return invalid(issue ? describeIssue(`${claim} claim`, issue) : `${claim} claim is invalid`);
 }

@@ -1,7 +1,5 @@
-import type { Context } from "hono";
 import type { SecurityEventKind } from "../core/decision";
 import type { Outcome } from "../core/outcomes";
-import type { AppEnv } from "../http/app-env";
 
 /**
  * What a request decided, noted by the code that decided it and read once, by the
@@ -27,6 +25,10 @@ export interface Audit {
   securityEvent?: SecurityEventKind;
 }
 
-export function note(c: Context<AppEnv>, fields: Audit) {
-  Object.assign(c.var.audit, fields);
+/**
+ * Notes what was decided, for the record written at the end: the HTTP routes note into
+ * `c.var.audit`, the RPC entrypoint into its call's own.
+ */
+export function note(audit: Audit, fields: Audit) {
+  Object.assign(audit, fields);
 }

@@ -1,19 +1,20 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Caller, issuanceBudget } from "../access/callers";
 import { tokenLimit } from "../access/rate-limits";
-import { type Config, loadConfig } from "../config/config";
-import { type Refusal, refuse } from "../core/decision";
-import { InfrastructureFailure } from "../core/failures";
+import { type Config, ConfigError, loadConfig } from "../config/config";
+import { type Decision, ok, refuse } from "../core/decision";
+import { failureRefusal } from "../core/failures";
 import { OUTCOMES, type RetCodeBody, retCodeBody } from "../core/outcomes";
 import { issueTokenRequest, parseInput, tokenIdParam, validateRequest } from "../core/schemas";
+import { revokeToken } from "../domain/revocations/revoke-token";
 import { verifySession } from "../domain/sessions/sessions";
 import { type IssuedToken, issueToken } from "../domain/tokens/issue-token";
 import { validateToken } from "../domain/tokens/validate-token";
+import { type Audit, note } from "../observability/audit";
 import { reportConfigError } from "../observability/config-errors";
-import { logAsJsonText, logEvent } from "../observability/log";
+import { logAsJsonText } from "../observability/log";
 import { recordCall } from "../observability/request-log";
 import { credentialState } from "../state/state-for";
-import { type CallAudit, decided } from "./call-audit";
 
 /**
  * A refused call. Workers RPC carries an error's message across, not its own properties,
@@ -38,8 +39,6 @@ export function retCodeOf(error: unknown): RetCodeBody | undefined {
 /** Another Worker of the enterprise, bound with `[[services]] … entrypoint = "TokenService"`. */
 const SERVICE_BINDING: Caller = { kind: "serviceBinding" };
 
-type Decision<T> = { readonly outcome: "ok"; readonly value: T } | Refusal;
-
 /**
  * The second front door: Workers RPC for enterprise Workers on Cloudflare, with no API
  * key and no public hop (only code deployed to the account can hold the binding). Each
@@ -62,13 +61,13 @@ export class TokenService extends WorkerEntrypoint<Env> {
       await run(this.env, "issueToken", async (config, audit) => {
         const request = parseInput(issueTokenRequest, input);
         if (request.outcome !== "ok") return request;
-        decided(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
+        note(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
         const overBudget = await issuanceBudget(this.env.ISSUE_LIMITER, SERVICE_BINDING);
         if (overBudget) return overBudget;
         const result = await issueToken(config, credentialState(config, this.env), request.value);
         if (result.outcome !== "ok") return result;
-        decided(audit, { reason: "token issued", kid: config.signingKeys.current.kid });
-        return { outcome: "ok", value: result.issued };
+        note(audit, { reason: "token issued", kid: config.signingKeys.current.kid });
+        return result;
       }),
     );
   }
@@ -81,8 +80,7 @@ export class TokenService extends WorkerEntrypoint<Env> {
         if (id.outcome !== "ok") return refuse("malformedRequest", "tokenId is not a token id");
         const overBudget = await issuanceBudget(this.env.ISSUE_LIMITER, SERVICE_BINDING);
         if (overBudget) return overBudget;
-        await credentialState(config, this.env).revokeToken(id.value, Math.floor(Date.now() / 1000));
-        return { outcome: "ok", value: undefined };
+        return revokeToken(credentialState(config, this.env), id.value);
       }),
     );
   }
@@ -97,13 +95,13 @@ export class TokenService extends WorkerEntrypoint<Env> {
     const decision = await run(this.env, "validateToken", async (config, audit) => {
       const request = parseInput(validateRequest, input);
       if (request.outcome !== "ok") return request;
-      decided(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
+      note(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
       const overLimit = await tokenLimit(this.env.TOKEN_LIMITER, request.value.Token);
       if (overLimit) return overLimit;
-      const verdict = await validateToken(config, credentialState(config, this.env), request.value);
-      if (verdict.outcome !== "ok") return verdict;
-      decided(audit, { kid: verdict.kid });
-      return { outcome: "ok", value: undefined };
+      const validated = await validateToken(config, credentialState(config, this.env), request.value);
+      if (validated.outcome !== "ok") return validated;
+      note(audit, { kid: validated.value.kid });
+      return ok(undefined);
     });
     return retCodeBody(decision.outcome, decision.outcome === "ok" ? undefined : decision.reason);
   }
@@ -116,11 +114,11 @@ export class TokenService extends WorkerEntrypoint<Env> {
       if (typeof value !== "string" || value === "") {
         return refuse("credentialMissing", "no ccmessaging-token value");
       }
-      const verdict = await verifySession(config, credentialState(config, this.env), value);
-      if (verdict.outcome !== "ok") return verdict;
-      const { tenantId, channelId, userId } = verdict.claims;
-      decided(audit, { tenant: tenantId, channelId, userId });
-      return { outcome: "ok", value: { tenantId, channelId, userId } };
+      const verified = await verifySession(config, credentialState(config, this.env), value);
+      if (verified.outcome !== "ok") return verified;
+      const { tenantId, channelId, userId } = verified.value;
+      note(audit, { tenant: tenantId, channelId, userId });
+      return ok({ tenantId, channelId, userId });
     });
     return decision.outcome === "ok"
       ? { ...retCodeBody("ok"), ...decision.value }
@@ -141,22 +139,25 @@ export class TokenService extends WorkerEntrypoint<Env> {
 async function run<T>(
   env: Env,
   method: string,
-  decide: (config: Config, audit: CallAudit) => Promise<Decision<T>>,
+  decide: (config: Config, audit: Audit) => Promise<Decision<T>>,
 ): Promise<Decision<T>> {
   const started = Date.now();
   // One JSON line per event where a person reads the console (src/index.ts does the same for HTTP).
   logAsJsonText(env.ENVIRONMENT === "development");
   const requestId = crypto.randomUUID();
-  const audit: CallAudit = {};
+  const audit: Audit = {};
   let config: Config | undefined;
   let decision: Decision<T>;
   try {
     config = await loadConfig(env);
     decision = await decide(config, audit);
   } catch (error) {
-    decision = config ? failed(error, requestId) : refuse("misconfigured", reportConfigError(env, error));
+    decision =
+      error instanceof ConfigError
+        ? refuse("misconfigured", reportConfigError(env, error))
+        : failureRefusal(error, { requestId });
   }
-  decided(audit, {
+  note(audit, {
     outcome: decision.outcome,
     ...(decision.outcome !== "ok" && {
       reason: decision.reason ?? OUTCOMES[decision.outcome].message,
@@ -181,18 +182,4 @@ async function run<T>(
 function orReject<T>(decision: Decision<T>): T {
   if (decision.outcome !== "ok") throw new RetCodeError(retCodeBody(decision.outcome, decision.reason));
   return decision.value;
-}
-
-/** What a thrown error means to an RPC caller, logged as the HTTP side logs it. */
-function failed(error: unknown, requestId: string): Refusal {
-  if (error instanceof InfrastructureFailure) {
-    logEvent("error", error.event, { requestId, operation: error.operation, failure: error.failure });
-    return refuse(error.outcome);
-  }
-  logEvent("error", "unexpected_error", {
-    requestId,
-    error: error instanceof Error ? `${error.name}: ${error.message}` : typeof error,
-    stack: error instanceof Error ? error.stack : undefined,
-  });
-  return refuse("internalError");
 }

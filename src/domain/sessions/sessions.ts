@@ -1,16 +1,22 @@
 import type { Config } from "../../config/config";
-import { type Refusal, refuse } from "../../core/decision";
+import { type Decision, ok, type Refusal, refuse } from "../../core/decision";
 import type { ValidateRequest } from "../../core/schemas";
 import { randomBase64url } from "../../crypto/encoding";
 import type { CredentialState, SessionStanding } from "../../state/credential-state";
-import { tokenRefOf } from "../tokens/token";
+import { tokenRefOf } from "../../state/keys";
 import { checkToken, refusalFor, tokenFacts } from "../tokens/validate-token";
-import { decodeSessionValue, encodeSessionValue, type SessionClaims } from "./session-value";
+import {
+  cookieBytes,
+  decodeSessionValue,
+  encodeSessionValue,
+  MAX_SESSION_VALUE_BYTES,
+  type SessionClaims,
+} from "./session-value";
 
 /**
  * A session is renewed when a request arrives in the last quarter of its lifetime,
  * as CEC renews its expiring session tokens: an active visitor is never cut off, and
- * an idle one costs no KV write.
+ * an idle one costs no write.
  */
 const SESSION_RENEW_FRACTION = 0.25;
 
@@ -23,8 +29,6 @@ export interface OpenedSession {
   readonly value: string;
 }
 
-export type SessionVerdict = { readonly outcome: "ok"; readonly claims: SessionClaims } | Refusal;
-
 /** The session's hard end, in ms: `createTime` plus SESSION_MAX_LIFETIME_SECONDS. */
 const hardEnd = (config: Config, createTime: number) => createTime + config.session.maxLifetimeSeconds * 1000;
 
@@ -32,14 +36,15 @@ const hardEnd = (config: Config, createTime: number) => createTime + config.sess
  * Opens a web-channel session for a visitor whose token passes exactly the checks of
  * the validate endpoint (and counts as one of its uses). Replaces any earlier session of
  * the same (tenant, channel, user). The session remembers its token (`tokenRef`):
- * revoking the token ends the session.
+ * revoking the token ends the session. A value too long for a cookie is refused here,
+ * before anything is stored, never at a later verification.
  */
 export async function openSession(
   config: Config,
   state: CredentialState,
   request: ValidateRequest & { channelId: string },
   nowMs = Date.now(),
-): Promise<({ outcome: "ok" } & OpenedSession) | Refusal> {
+): Promise<Decision<OpenedSession>> {
   const check = await checkToken(config, request);
   if (check.outcome !== "ok") return check;
   const claims: SessionClaims = {
@@ -50,34 +55,45 @@ export async function openSession(
     // A cap below SESSION_TTL_SECONDS caps the first expiry too.
     expireTime: Math.min(nowMs + config.session.ttlSeconds * 1000, hardEnd(config, nowMs)),
     sessionId: randomBase64url(SESSION_ID_BYTES),
-    tokenRef: await tokenRefOf(check.claims.tokenId),
+    tokenRef: await tokenRefOf(check.value.claims.tokenId),
+    epoch: config.consistency.epoch,
   };
-  const standing = await state.openSession(claims, tokenFacts(check.claims), nowMs);
+  const value = await encodeSessionValue(config.sessionKeys, claims);
+  if (cookieBytes(value) > MAX_SESSION_VALUE_BYTES) {
+    return refuse(
+      "malformedRequest",
+      `channelId and userId too long together: the session would not fit in a cookie (${MAX_SESSION_VALUE_BYTES} bytes)`,
+    );
+  }
+  const standing = await state.openSession(claims, tokenFacts(check.value.claims), nowMs);
   if (standing !== "ok") return refusalFor(standing);
-  return { outcome: "ok", claims, value: await encodeSessionValue(config.sessionKeys, claims) };
+  return ok({ claims, value });
 }
 
 /**
  * Verifies a presented `ccmessaging-token` value: decoding and MAC first (a forged
- * value never reaches the state), then both expiries, then the state: ended, replaced,
- * its token revoked, its user revoked. Store failures throw (fail closed).
+ * value never reaches the state), then both expiries and the epoch, then the state:
+ * ended, replaced, its token revoked, its user revoked. Store failures throw.
  */
 export async function verifySession(
   config: Config,
   state: CredentialState,
   value: string,
   nowMs = Date.now(),
-): Promise<SessionVerdict> {
+): Promise<Decision<SessionClaims>> {
   const decoded = await decodeSessionValue(config.sessionKeys, value);
   if (decoded.outcome !== "ok") return decoded;
-  const { claims } = decoded;
+  const claims = decoded.value;
   const toleranceMs = config.clockToleranceSeconds * 1000;
   if (claims.expireTime + toleranceMs <= nowMs) return refuse("tokenExpired", "session expired");
   if (hardEnd(config, claims.createTime) + toleranceMs <= nowMs) {
     return refuse("tokenExpired", "session past its maximum lifetime");
   }
+  if (claims.epoch !== config.consistency.epoch) {
+    return refuse("tokenRevoked", "session opened before the consistency mode changed");
+  }
   const standing = await state.checkSession(claims, nowMs);
-  return standing === "ok" ? { outcome: "ok", claims } : sessionRefusal(standing);
+  return standing === "ok" ? ok(claims) : sessionRefusal(standing);
 }
 
 function sessionRefusal(standing: Exclude<SessionStanding, "ok">): Refusal {
@@ -115,11 +131,10 @@ export async function renewSession(
 }
 
 /**
- * Ends the session a presented value names, for good, in every store that may hold it
- * (CredentialState.endSession): what matters is that the value is ours and still alive,
- * not what one store currently says of it (it may be unknown to this mode's store and
- * live in the other's). A newer session of the same (tenant, channel, user) is left
- * alone. Returns the ended session's claims, or undefined when there was nothing to end.
+ * Ends the session a presented value names, for good: what matters is that the value is
+ * ours, of this epoch and still alive. A newer session of the same (tenant, channel, user)
+ * is left alone. Returns the ended session's claims, or undefined when there was nothing
+ * to end.
  */
 export async function endSession(
   config: Config,
@@ -129,10 +144,10 @@ export async function endSession(
 ): Promise<SessionClaims | undefined> {
   const decoded = await decodeSessionValue(config.sessionKeys, value);
   if (decoded.outcome !== "ok") return undefined;
-  const { claims } = decoded;
+  const claims = decoded.value;
   const toleranceMs = config.clockToleranceSeconds * 1000;
   const lastValid = Math.min(claims.expireTime, hardEnd(config, claims.createTime)) + toleranceMs;
-  if (lastValid <= nowMs) return undefined;
+  if (lastValid <= nowMs || claims.epoch !== config.consistency.epoch) return undefined;
   await state.endSession(claims, nowMs);
   return claims;
 }

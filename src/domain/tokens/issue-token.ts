@@ -1,7 +1,8 @@
 import type * as z from "zod/mini";
 import type { Config } from "../../config/config";
-import { type Refusal, refuse } from "../../core/decision";
+import { type Decision, ok, refuse } from "../../core/decision";
 import type { IssueTokenRequest, issuedTokenAnswer } from "../../core/schemas";
+import { nowSeconds } from "../../core/time";
 import type { CredentialState } from "../../state/credential-state";
 import { unservedTenant } from "../tenants";
 import { signToken } from "./token";
@@ -25,8 +26,8 @@ export async function issueToken(
   config: Config,
   state: CredentialState,
   request: IssueTokenRequest,
-  { signedInAt, now = Math.floor(Date.now() / 1000) }: { signedInAt?: number; now?: number } = {},
-): Promise<{ readonly outcome: "ok"; readonly issued: IssuedToken } | Refusal> {
+  { signedInAt, now = nowSeconds() }: { signedInAt?: number | undefined; now?: number } = {},
+): Promise<Decision<IssuedToken>> {
   const unserved = unservedTenant(config, request.tenantSpaceId);
   if (unserved) return unserved;
   const expiresIn = grantedTtl(request.ttlSeconds, config.tokenTtlSeconds);
@@ -37,12 +38,16 @@ export async function issueToken(
     issuedAt: now,
     expiresAt: now + expiresIn,
   };
-  const token = await signToken(config.signingKeys, { ...facts, userName: request.userName });
+  const token = await signToken(config.signingKeys, {
+    ...facts,
+    userName: request.userName,
+    epoch: config.consistency.epoch,
+  });
   if ((await state.recordIssued(facts, signedInAt)) === "userRevoked") {
     return refuse("identityRevoked", "identity token issued before the user was revoked", {
       securityEvent: "revoked_identity_presented",
     });
   }
   const expiresAt = new Date(facts.expiresAt * 1000).toISOString();
-  return { outcome: "ok", issued: { token, tokenId: facts.tokenId, expiresAt, expiresIn } };
+  return ok({ token, tokenId: facts.tokenId, expiresAt, expiresIn });
 }

@@ -1,7 +1,6 @@
 import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { MAX_TOKEN_LENGTH } from "../../core/constants";
-import { type Refusal, refuse } from "../../core/decision";
-import { sha256Base64url } from "../../crypto/encoding";
+import { type Decision, ok, type Refusal, refuse } from "../../core/decision";
 import type { SigningKeyRing } from "../../crypto/signing-keys";
 
 /** The issuer and type written into every token, and required of every token verified. */
@@ -21,15 +20,14 @@ export interface TokenClaims {
   /** Seconds since the epoch. */
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /** The consistency epoch it was issued in (Config.consistency.epoch). */
+  readonly epoch: string;
 }
 
-export type TokenCheck =
-  | { readonly outcome: "ok"; readonly claims: TokenClaims; readonly kid: string }
-  | Refusal;
-
-/** How a token is named in storage and in the sessions it opens: never by its id itself. */
-export function tokenRefOf(tokenId: string): Promise<string> {
-  return sha256Base64url(tokenId);
+/** A token that verified: its claims, and the `kid` of the key that signed it. */
+export interface VerifiedToken {
+  readonly claims: TokenClaims;
+  readonly kid: string;
 }
 
 export interface VerifyOptions {
@@ -47,10 +45,17 @@ export interface VerifyOptions {
 const CANONICAL_SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 /** Claim names inside the JWT. `sub` is the user id; the rest are ours. */
-const CLAIM = { userName: "name", tenantSpaceId: "tenant_space_id" } as const;
+const CLAIM = { userName: "name", tenantSpaceId: "tenant_space_id", epoch: "cns" } as const;
+
+/** The epoch of tokens issued before tokens carried one: only eventual mode had run then. */
+const EPOCH_BEFORE_EPOCHS = "eventual";
 
 export function signToken(keys: SigningKeyRing, claims: TokenClaims): Promise<string> {
-  return new SignJWT({ [CLAIM.userName]: claims.userName, [CLAIM.tenantSpaceId]: claims.tenantSpaceId })
+  return new SignJWT({
+    [CLAIM.userName]: claims.userName,
+    [CLAIM.tenantSpaceId]: claims.tenantSpaceId,
+    [CLAIM.epoch]: claims.epoch,
+  })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: TOKEN_TYPE, kid: keys.current.kid })
     .setIssuer(TOKEN_ISSUER)
     .setSubject(claims.userId)
@@ -77,7 +82,7 @@ export const unknownKid = (): Refusal =>
  * Checks a token we issued: cheap structural checks and the `kid` lookup first, then
  * the signature (algorithm pinned), then the claims. Never throws for bad input.
  */
-export async function verifyToken(token: string, options: VerifyOptions): Promise<TokenCheck> {
+export async function verifyToken(token: string, options: VerifyOptions): Promise<Decision<VerifiedToken>> {
   const segments = token.split(".");
   if (token.length > MAX_TOKEN_LENGTH || segments.length !== 3) return invalid("not a token");
   if (!CANONICAL_SIGNATURE.test(segments[2] ?? "")) return invalid("signature does not verify");
@@ -104,7 +109,9 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
     const { jti, sub, iat, exp } = payload;
     const userName = payload[CLAIM.userName];
     const tenantSpaceId = payload[CLAIM.tenantSpaceId];
+    const epoch = payload[CLAIM.epoch] ?? EPOCH_BEFORE_EPOCHS;
     if (
+      typeof epoch !== "string" ||
       typeof jti !== "string" ||
       typeof sub !== "string" ||
       typeof userName !== "string" ||
@@ -114,11 +121,10 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
     ) {
       return invalid("claims of the wrong type");
     }
-    return {
-      outcome: "ok",
+    return ok({
       kid,
-      claims: { tokenId: jti, userId: sub, userName, tenantSpaceId, issuedAt: iat, expiresAt: exp },
-    };
+      claims: { tokenId: jti, userId: sub, userName, tenantSpaceId, issuedAt: iat, expiresAt: exp, epoch },
+    });
   } catch (error) {
     if (error instanceof KeyRefused) return error.refusal;
     if (error instanceof errors.JWTExpired) return refuse("tokenExpired", "expired");

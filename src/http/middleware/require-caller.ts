@@ -1,12 +1,13 @@
 import type { Context, MiddlewareHandler } from "hono";
 import {
   apiKeyCaller,
-  type CallerVerdict,
+  type Caller,
   type Credentials,
   type IssuerOptions,
   issuanceBudget,
   issuingCaller,
 } from "../../access/callers";
+import type { Decision } from "../../core/decision";
 import type { ApiKeyRing } from "../../crypto/api-keys";
 import { note } from "../../observability/audit";
 import { answer } from "../answer";
@@ -24,12 +25,12 @@ export function credentialsOf(request: Request): Credentials {
 }
 
 /** Sets `c.var.caller` once its budget allows, or answers the refusal. */
-async function admit(c: Context<AppEnv>, verdict: CallerVerdict, next: () => Promise<void>) {
-  if (verdict.outcome !== "ok") return answer(c, verdict);
-  const { caller } = verdict;
-  if (caller.kind === "apiKey") note(c, { apiKey: caller.index });
+async function admit(c: Context<AppEnv>, who: Decision<Caller>, next: () => Promise<void>) {
+  if (who.outcome !== "ok") return answer(c, who);
+  const caller = who.value;
+  if (caller.kind === "apiKey") note(c.var.audit, { apiKey: caller.index });
   if (caller.kind === "identity")
-    note(c, { userId: caller.identity.userId, identityIssuer: caller.identity.issuer });
+    note(c.var.audit, { userId: caller.identity.userId, identityIssuer: caller.identity.issuer });
   const overBudget = await issuanceBudget(c.env.ISSUE_LIMITER, caller);
   if (overBudget) return answer(c, overBudget);
   c.set("caller", caller);

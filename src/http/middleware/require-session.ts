@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { SessionConfig } from "../../config/config";
-import { refuse } from "../../core/decision";
+import { type Decision, refuse } from "../../core/decision";
 import type { SessionClaims } from "../../domain/sessions/session-value";
-import type { OpenedSession, SessionVerdict } from "../../domain/sessions/sessions";
+import type { OpenedSession } from "../../domain/sessions/sessions";
 import { note } from "../../observability/audit";
 import { answer } from "../answer";
 import type { AppEnv } from "../app-env";
@@ -10,7 +10,7 @@ import { presentedSessionValue, setSessionCookie } from "../session-cookie";
 
 export interface RequireSessionOptions {
   /** Decides a presented `ccmessaging-token` value (src/domain/sessions/sessions.ts `verifySession`). */
-  readonly verify: (c: Context<AppEnv>, value: string) => Promise<SessionVerdict>;
+  readonly verify: (c: Context<AppEnv>, value: string) => Promise<Decision<SessionClaims>>;
   /** A renewed session when one is due, else undefined (`renewSession`). */
   readonly renew: (claims: SessionClaims) => Promise<OpenedSession | undefined>;
   /** The cookie's attributes, for the renewed cookie. */
@@ -29,14 +29,14 @@ export function requireSession(options: RequireSessionOptions): MiddlewareHandle
   return async function requireSession(c, next) {
     const value = presentedSessionValue(c.req.raw);
     if (!value) return answer(c, refuse("credentialMissing", "no ccmessaging-token cookie or header"));
-    const verdict = await options.verify(c, value);
-    if (verdict.outcome !== "ok") return answer(c, verdict);
-    const { tenantId, channelId, userId } = verdict.claims;
-    note(c, { tenant: tenantId, channelId, userId });
-    c.set("session", verdict.claims);
+    const verified = await options.verify(c, value);
+    if (verified.outcome !== "ok") return answer(c, verified);
+    const claims = verified.value;
+    note(c.var.audit, { tenant: claims.tenantId, channelId: claims.channelId, userId: claims.userId });
+    c.set("session", claims);
     await next();
     if (c.res.status >= 400) return;
-    const renewed = await options.renew(verdict.claims);
+    const renewed = await options.renew(claims);
     if (renewed) {
       setSessionCookie(c, options.session, renewed.value, (renewed.claims.expireTime - Date.now()) / 1000);
     }

@@ -23,11 +23,11 @@ export function revocationsRoute(config: Config) {
     jsonBody(revokeUserRequest),
     async (c) => {
       const request = c.req.valid("json");
-      note(c, { tenant: request.tenantSpaceId, userId: request.userId });
+      note(c.var.audit, { tenant: request.tenantSpaceId, userId: request.userId });
       const result = await revokeUser(config, credentialState(config, c.env), request);
       if (result.outcome !== "ok") return answer(c, result);
-      note(c, { reason: "user revoked" });
-      return c.json({ revokedBefore: new Date(result.revokedBefore * 1000).toISOString() }, 200, NO_STORE);
+      note(c.var.audit, { reason: "user revoked" });
+      return c.json({ revokedBefore: new Date(result.value * 1000).toISOString() }, 200, NO_STORE);
     },
   );
 }

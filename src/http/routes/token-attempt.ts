@@ -14,7 +14,7 @@ export async function admitTokenAttempt(
   c: Context<AppEnv>,
   request: ValidateRequest,
 ): Promise<Response | undefined> {
-  note(c, { tenant: request.tenantSpaceId, userId: request.userId });
+  note(c.var.audit, { tenant: request.tenantSpaceId, userId: request.userId });
   const overLimit = await tokenLimit(c.env.TOKEN_LIMITER, request.Token);
   return overLimit ? answer(c, overLimit) : undefined;
 }

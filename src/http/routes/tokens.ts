@@ -10,6 +10,7 @@ import {
   parseInput,
   tokenIdParam,
 } from "../../core/schemas";
+import { revokeToken } from "../../domain/revocations/revoke-token";
 import { issueToken } from "../../domain/tokens/issue-token";
 import { note } from "../../observability/audit";
 import { BODY_REFUSALS, type Operation } from "../../openapi/operation";
@@ -28,20 +29,20 @@ export function tokensRoute(config: Config) {
       if (body.outcome !== "ok") return answer(c, body);
       const permitted = permittedIssue(caller, body.value, config.tenantSpaceIds);
       if (permitted.outcome !== "ok") return answer(c, permitted);
-      const { request, signedInAt } = permitted;
-      note(c, { tenant: request.tenantSpaceId, userId: request.userId });
+      const { request, signedInAt } = permitted.value;
+      note(c.var.audit, { tenant: request.tenantSpaceId, userId: request.userId });
       const result = await issueToken(config, credentialState(config, c.env), request, { signedInAt });
       if (result.outcome !== "ok") return answer(c, result);
-      note(c, { reason: "token issued", kid: config.signingKeys.current.kid });
-      return c.json(result.issued, 201, NO_STORE);
+      note(c.var.audit, { reason: "token issued", kid: config.signingKeys.current.kid });
+      return c.json(result.value, 201, NO_STORE);
     })
     .delete("/:tokenId", requireApiKey({ apiKeys: config.apiKeys }), async (c) => {
       const tokenId = c.req.param("tokenId");
       if (!z.safeParse(tokenIdParam, tokenId).success) {
         return answer(c, refuse("malformedRequest", "tokenId is not a token id"));
       }
-      await credentialState(config, c.env).revokeToken(tokenId, Math.floor(Date.now() / 1000));
-      note(c, { reason: "token revoked" });
+      await revokeToken(credentialState(config, c.env), tokenId);
+      note(c.var.audit, { reason: "token revoked" });
       return c.body(null, 204, NO_STORE);
     });
 }

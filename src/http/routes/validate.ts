@@ -26,9 +26,9 @@ export function validateRoute(config: Config) {
       const request = c.req.valid("json");
       const refused = await admitTokenAttempt(c, request);
       if (refused) return refused;
-      const verdict = await validateToken(config, credentialState(config, c.env), request);
-      if (verdict.outcome !== "ok") return answer(c, verdict);
-      note(c, { kid: verdict.kid });
+      const validated = await validateToken(config, credentialState(config, c.env), request);
+      if (validated.outcome !== "ok") return answer(c, validated);
+      note(c.var.audit, { kid: validated.value.kid });
       return answer(c, "ok");
     });
 }

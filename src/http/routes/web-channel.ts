@@ -32,8 +32,8 @@ export function webChannelRoute(config: Config) {
       if (refused) return refused;
       const opened = await openSession(config, credentialState(config, c.env), request);
       if (opened.outcome !== "ok") return answer(c, opened);
-      note(c, { outcome: "ok", reason: "session opened", channelId: request.channelId });
-      const { claims, value } = opened;
+      note(c.var.audit, { outcome: "ok", reason: "session opened", channelId: request.channelId });
+      const { claims, value } = opened.value;
       setSessionCookie(c, config.session, value, (claims.expireTime - claims.createTime) / 1000);
       const answered = {
         tenantId: claims.tenantId,
@@ -74,7 +74,7 @@ export function webChannelRoute(config: Config) {
       const ended = value ? await endSession(config, credentialState(config, c.env), value) : undefined;
       if (ended) {
         const { tenantId, channelId, userId } = ended;
-        note(c, { tenant: tenantId, channelId, userId, reason: "session ended" });
+        note(c.var.audit, { tenant: tenantId, channelId, userId, reason: "session ended" });
       }
       clearSessionCookie(c, config.session);
       return c.body(null, 204, NO_STORE);

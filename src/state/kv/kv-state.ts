@@ -4,42 +4,49 @@ import {
   REVOCATION_HORIZON_SECONDS,
   TOKEN_ID_BYTES,
 } from "../../core/constants";
-import { randomBase64url, sha256Base64url, utf8 } from "../../crypto/encoding";
+import { seconds } from "../../core/time";
+import { sameSecret } from "../../crypto/compare";
+import { randomBase64url } from "../../crypto/encoding";
 import type { SessionClaims } from "../../domain/sessions/session-value";
-import { tokenRefOf } from "../../domain/tokens/token";
-import type { CredentialState, SessionStanding, TokenFacts, TokenStanding } from "../credential-state";
-import { recordExpiration } from "./kv";
-import { readSessionRecord, type SessionRecord, writeSessionRecord } from "./session-records";
-import { readTokenRecord, writeTokenRecord } from "./token-records";
-import { isRevokedForUser, revokeUser } from "./user-revocation-records";
-
-const seconds = (milliseconds: number) => Math.floor(milliseconds / 1000);
+import type {
+  CredentialState,
+  SessionStanding,
+  TokenFacts,
+  TokenOwner,
+  TokenStanding,
+} from "../credential-state";
+import { kvKey, sessionIdHashOf, sessionRefOf, tokenRefOf, userRefOf } from "../keys";
+import { KvStore, recordExpiration } from "./kv-store";
+import { type SessionRecord, sessionRecord, tokenRecord, userRevocation } from "./records";
 
 /**
- * CONSISTENCY=eventual: the state in Workers KV (docs/storage-schema.md). A write is
- * seen at once where it was made and within about 90 s elsewhere; a missing record is
- * accepted while younger than KV_PROPAGATION_GRACE_SECONDS. There is no compare-and-set,
- * so "at most N uses" cannot be enforced: useToken never answers "used".
+ * CONSISTENCY=eventual: the state in Workers KV, and nowhere else (docs/storage-schema.md).
+ * A write is seen at once where it was made and within about 90 s elsewhere; a missing
+ * record is accepted while younger than KV_PROPAGATION_GRACE_SECONDS. There is no
+ * compare-and-set, so "at most N uses" cannot be enforced: useToken never answers "used".
  */
 export class KvState implements CredentialState {
+  private readonly store: KvStore;
+
   constructor(
-    private readonly kv: KVNamespace,
+    kv: KVNamespace,
     private readonly config: Config,
-  ) {}
+  ) {
+    this.store = new KvStore(kv, config.storeDeadlineMs);
+  }
 
   async newTokenId(): Promise<string> {
     return randomBase64url(TOKEN_ID_BYTES);
   }
 
   async recordIssued(token: TokenFacts, signedInAt?: number): Promise<"ok" | "userRevoked"> {
-    if (signedInAt !== undefined && (await isRevokedForUser(this.kv, token, signedInAt)))
-      return "userRevoked";
+    if (signedInAt !== undefined && (await this.revokedSince(token, signedInAt))) return "userRevoked";
     const lastValidSecond = token.expiresAt + this.config.clockToleranceSeconds;
-    await writeTokenRecord(
-      this.kv,
-      token.tokenId,
+    await this.store.write(
+      kvKey.token(await tokenRefOf(token.tokenId)),
       { state: "issued", exp: token.expiresAt },
       recordExpiration(lastValidSecond, token.issuedAt),
+      "write token record",
     );
     return "ok";
   }
@@ -47,8 +54,8 @@ export class KvState implements CredentialState {
   /** Two reads, together: the token's record and the user's revocation. */
   async useToken(token: TokenFacts, now: number): Promise<TokenStanding> {
     const [record, userRevoked] = await Promise.all([
-      readTokenRecord(this.kv, await tokenRefOf(token.tokenId)),
-      isRevokedForUser(this.kv, token, token.issuedAt),
+      this.tokenRecord(await tokenRefOf(token.tokenId)),
+      this.revokedSince(token, token.issuedAt),
     ]);
     if (record?.state === "revoked") return "revoked";
     if (userRevoked) return "userRevoked";
@@ -61,26 +68,37 @@ export class KvState implements CredentialState {
    * opened (REVOCATION_HORIZON_SECONDS), whatever the configuration was then.
    */
   async revokeToken(tokenId: string, now: number): Promise<void> {
-    await writeTokenRecord(
-      this.kv,
-      tokenId,
+    await this.store.write(
+      kvKey.token(await tokenRefOf(tokenId)),
       { state: "revoked", revokedAt: now },
       recordExpiration(now + REVOCATION_HORIZON_SECONDS, now),
+      "write token revocation",
     );
   }
 
-  revokeUser(owner: { tenantSpaceId: string; userId: string }, now: number): Promise<number> {
-    return revokeUser(this.kv, owner, now);
+  /**
+   * The current second is included, so a token issued later in the same second is refused
+   * too: a new token works from the next second. No read first, so a later call moves the
+   * time forward; the record outlives anything it refuses (REVOCATION_HORIZON_SECONDS).
+   */
+  async revokeUser(owner: TokenOwner, now: number): Promise<number> {
+    await this.store.write(
+      kvKey.revokedUser(await userRefOf(owner)),
+      { revokedBefore: now },
+      recordExpiration(now + REVOCATION_HORIZON_SECONDS, now),
+      "write user revocation",
+    );
+    return now;
   }
 
   async openSession(session: SessionClaims, token: TokenFacts, nowMs: number): Promise<TokenStanding> {
     const standing = await this.useToken(token, seconds(nowMs));
     if (standing !== "ok") return standing;
-    await writeSessionRecord(
-      this.kv,
-      session,
-      { state: "active", sid: await sha256Base64url(session.sessionId) },
+    await this.store.write(
+      kvKey.session(await sessionRefOf(session)),
+      { state: "active", sid: await sessionIdHashOf(session.sessionId) },
       this.sessionRecordExpiration(session, nowMs),
+      "write session record",
     );
     return standing;
   }
@@ -89,13 +107,13 @@ export class KvState implements CredentialState {
   async checkSession(session: SessionClaims, nowMs: number): Promise<SessionStanding> {
     const owner = { tenantSpaceId: session.tenantId, userId: session.userId };
     const [record, token, userRevoked] = await Promise.all([
-      readSessionRecord(this.kv, session),
-      readTokenRecord(this.kv, session.tokenRef),
-      isRevokedForUser(this.kv, owner, seconds(session.createTime)),
+      this.sessionRecord(session),
+      this.tokenRecord(session.tokenRef),
+      this.revokedSince(owner, seconds(session.createTime)),
     ]);
     if (userRevoked) return "userRevoked";
     if (token?.state === "revoked") return "tokenRevoked";
-    return sessionStanding(record, session, nowMs);
+    return sessionStanding(record, await sessionIdHashOf(session.sessionId), session, nowMs);
   }
 
   /**
@@ -104,15 +122,33 @@ export class KvState implements CredentialState {
    * record that already holds another session id is a newer session's: left alone.
    */
   async endSession(session: SessionClaims, nowMs: number): Promise<void> {
-    const sid = await sha256Base64url(session.sessionId);
-    const record = await readSessionRecord(this.kv, session);
+    const sid = await sessionIdHashOf(session.sessionId);
+    const record = await this.sessionRecord(session);
     if (record?.sid !== undefined && record.sid !== sid) return;
-    await writeSessionRecord(
-      this.kv,
-      session,
+    await this.store.write(
+      kvKey.session(await sessionRefOf(session)),
       { state: "ended", sid, endedAt: nowMs },
       this.sessionRecordExpiration(session, nowMs),
+      "write session end",
     );
+  }
+
+  private tokenRecord(tokenRef: string) {
+    return this.store.read(kvKey.token(tokenRef), tokenRecord, "read token record");
+  }
+
+  private async sessionRecord(session: SessionClaims) {
+    return this.store.read(kvKey.session(await sessionRefOf(session)), sessionRecord, "read session record");
+  }
+
+  /** Whether something of the user's, issued at `issuedAt` (seconds), has been revoked. */
+  private async revokedSince(owner: TokenOwner, issuedAt: number): Promise<boolean> {
+    const record = await this.store.read(
+      kvKey.revokedUser(await userRefOf(owner)),
+      userRevocation,
+      "read user revocation",
+    );
+    return record !== null && issuedAt <= record.revokedBefore;
   }
 
   /** After the last second any cookie of the session can be valid: its hard end. */
@@ -122,21 +158,17 @@ export class KvState implements CredentialState {
   }
 }
 
-async function sessionStanding(
+function sessionStanding(
   record: SessionRecord | null,
+  presentedSid: string,
   session: SessionClaims,
   nowMs: number,
-): Promise<SessionStanding> {
+): SessionStanding {
   if (record === null) {
     // Not yet carried here by KV, or long gone: the token policy (KV_PROPAGATION_GRACE_SECONDS).
     return nowMs - session.createTime <= KV_PROPAGATION_GRACE_SECONDS * 1000 ? "ok" : "unknown";
   }
-  const presented = utf8(await sha256Base64url(session.sessionId));
-  const stored = record.sid === undefined ? undefined : utf8(record.sid);
-  const same =
-    stored !== undefined &&
-    presented.byteLength === stored.byteLength &&
-    crypto.subtle.timingSafeEqual(presented, stored);
+  const same = record.sid !== undefined && sameSecret(presentedSid, record.sid);
   if (record.state === "ended" && (same || record.sid === undefined)) return "ended";
   return same && record.state === "active" ? "ok" : "replaced";
 }

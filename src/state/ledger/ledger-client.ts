@@ -1,13 +1,13 @@
 import { base64url } from "jose";
-import type { ConsistencyConfig } from "../../config/config";
+import type { Config } from "../../config/config";
 import {
   RECORD_EXPIRY_MARGIN_SECONDS,
   REVOCATION_HORIZON_SECONDS,
   TOKEN_ID_BYTES,
 } from "../../core/constants";
-import { InfrastructureFailure, withDeadline } from "../../core/failures";
+import { withDeadline } from "../../core/failures";
 import { decodeBase64url, sha256 } from "../../crypto/encoding";
-import { tokenRefOf } from "../../domain/tokens/token";
+import { tokenRefOf } from "../keys";
 import type {
   EndedSession,
   IssuedToken,
@@ -16,8 +16,8 @@ import type {
   OpenedSession,
   PresentedSession,
   RevokeOptions,
-  SessionCheck,
-  TokenUse,
+  SessionStanding,
+  TokenStanding,
   UseOptions,
 } from "./ledger-types";
 import type { TokenLedger } from "./token-ledger";
@@ -29,50 +29,6 @@ import type { TokenLedger } from "./token-ledger";
  * session open is one transaction. A token id carries its shard in its first byte
  * (newTokenId), so `DELETE /v1/tokens/{tokenId}` finds the object from the id alone.
  */
-
-/**
- * A ledger call that has not answered by then fails closed (retCode 4). A call is one
- * round trip to the object's location plus a few SQL statements: under 200 ms from
- * anywhere on Earth (docs/consistency.md), so 2 s means the object is overloaded or
- * unreachable, and CEC's own call is still answered well inside its timeout. The same
- * bound as KV's.
- */
-export const LEDGER_DEADLINE_MS = 2_000;
-
-/** A ledger failure: answered as retCode 4 / HTTP 503 with Retry-After (src/core/failures.ts). */
-export class LedgerFailure extends InfrastructureFailure {
-  constructor(operation: string, failure: string) {
-    super("serviceUnavailable", operation, failure, "ledger_failure");
-    this.name = "LedgerFailure";
-  }
-}
-
-/**
- * What went wrong, in words fit for a log: Durable Object errors say whether the object
- * was overloaded or the failure was transient; their messages are not repeated.
- */
-function describeFailure(error: unknown): string {
-  if (typeof error !== "object" || error === null) return "failed";
-  const flags = error as { overloaded?: unknown; retryable?: unknown };
-  if (flags.overloaded === true) return "overloaded";
-  if (flags.retryable === true) return "unreachable (retryable)";
-  return "failed";
-}
-
-/**
- * Every ledger call goes through here: a call that throws, or has not answered within
- * LEDGER_DEADLINE_MS, becomes the service-unavailable answer, never a verdict. A call
- * that times out may still complete in the object (a use counted for a 503): failing
- * closed costs that use, never a refusal turned into a success.
- */
-export function withLedgerDeadline<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  return withDeadline(
-    LEDGER_DEADLINE_MS,
-    call,
-    (failure) => new LedgerFailure(operation, failure),
-    describeFailure,
-  );
-}
 
 /**
  * Always 256 shards, one object each: a fixed number, because a shard count that could
@@ -115,11 +71,16 @@ export type LedgerNamespace = Pick<DurableObjectNamespace<TokenLedger>, "idFromN
 export interface LedgerPlacement {
   /** LEDGER_LOCATION_HINT: honoured when an object is first created, ignored after. */
   readonly locationHint: DurableObjectLocationHint | undefined;
+  /** STORE_DEADLINE_MS: a call not answered by then fails closed (Unavailable, 503). */
+  readonly deadlineMs: number;
 }
 
 /**
- * The ledger as the domain functions use it: each method finds the shard, calls the
- * object under the deadline, and returns the object's answer or throws LedgerFailure.
+ * The ledger as the state uses it: each method finds the shard, calls the object under
+ * the store deadline, and returns the object's answer. A call that times out, or that
+ * the runtime marks transient (overloaded, retryable), is Unavailable: 503, never a
+ * verdict. A call that times out may still complete in the object (a use counted for a
+ * 503): failing closed costs that use, never a refusal turned into a success.
  */
 export class LedgerClient {
   constructor(
@@ -127,8 +88,11 @@ export class LedgerClient {
     private readonly placement: LedgerPlacement,
   ) {}
 
-  static fromConfig(namespace: LedgerNamespace, consistency: ConsistencyConfig): LedgerClient {
-    return new LedgerClient(namespace, { locationHint: consistency.ledgerLocationHint });
+  static fromConfig(namespace: LedgerNamespace, config: Config): LedgerClient {
+    return new LedgerClient(namespace, {
+      locationHint: config.consistency.ledgerLocationHint,
+      deadlineMs: config.storeDeadlineMs,
+    });
   }
 
   /** The user's shard, to make the id of a token issued to them (newTokenId). */
@@ -140,7 +104,7 @@ export class LedgerClient {
     return this.call("record issued token", token, (ledger) => ledger.recordIssued(token));
   }
 
-  useToken(token: LedgerToken, options: UseOptions): Promise<TokenUse> {
+  useToken(token: LedgerToken, options: UseOptions): Promise<TokenStanding> {
     return this.call("use token", token, (ledger) => ledger.useToken(token, options));
   }
 
@@ -149,18 +113,20 @@ export class LedgerClient {
     const shard = shardOfTokenId(tokenId);
     if (shard === undefined) return;
     const ref = await tokenRefOf(tokenId);
-    await withLedgerDeadline("revoke token", () => this.stub(shard).revokeToken(ref, options));
+    await withDeadline(this.placement.deadlineMs, "ledger", "revoke token", () =>
+      this.stub(shard).revokeToken(ref, options),
+    );
   }
 
   revokeUser(user: LedgerUser, options: RevokeOptions): Promise<number> {
     return this.call("revoke user", user, (ledger) => ledger.revokeUser(user, options));
   }
 
-  openSession(session: OpenedSession, token: LedgerToken, options: UseOptions): Promise<TokenUse> {
+  openSession(session: OpenedSession, token: LedgerToken, options: UseOptions): Promise<TokenStanding> {
     return this.call("open session", session, (ledger) => ledger.openSession(session, token, options));
   }
 
-  checkSession(session: PresentedSession): Promise<SessionCheck> {
+  checkSession(session: PresentedSession): Promise<SessionStanding> {
     return this.call("check session", session, (ledger) => ledger.checkSession(session));
   }
 
@@ -174,7 +140,9 @@ export class LedgerClient {
     user: LedgerUser,
     method: (ledger: DurableObjectStub<TokenLedger>) => Promise<T>,
   ): Promise<T> {
-    return withLedgerDeadline(operation, async () => method(this.stub(await this.shardOf(user))));
+    return withDeadline(this.placement.deadlineMs, "ledger", operation, async () =>
+      method(this.stub(await this.shardOf(user))),
+    );
   }
 
   private stub(shard: number): DurableObjectStub<TokenLedger> {

@@ -1,8 +1,7 @@
 import type { Config } from "../../config/config";
 import { RECORD_EXPIRY_MARGIN_SECONDS } from "../../core/constants";
-import { sha256Base64url } from "../../crypto/encoding";
+import { seconds } from "../../core/time";
 import type { SessionClaims } from "../../domain/sessions/session-value";
-import { tokenRefOf } from "../../domain/tokens/token";
 import type {
   CredentialState,
   SessionStanding,
@@ -10,17 +9,16 @@ import type {
   TokenOwner,
   TokenStanding,
 } from "../credential-state";
-import { sessionKey } from "../kv/session-records";
+import { sessionIdHashOf, sessionRefOf, tokenRefOf } from "../keys";
 import { type LedgerClient, newTokenId, revocationKeepUntil } from "./ledger-client";
 
-const seconds = (milliseconds: number) => Math.floor(milliseconds / 1000);
 const ledgerUser = (owner: TokenOwner) => ({ tenant: owner.tenantSpaceId, user: owner.userId });
 
 /**
- * CONSISTENCY=strict: the state in the TokenLedger Durable Object (docs/consistency.md).
- * Every decision is one call to the object that holds the user, linearizable: the very
- * next request anywhere sees it. A missing record is final (no propagation grace), and
- * TOKEN_MAX_USES is counted.
+ * CONSISTENCY=strict: the state in the TokenLedger Durable Object, and nowhere else
+ * (docs/consistency.md). Every decision is one call to the object that holds the user,
+ * linearizable: the very next request anywhere sees it. A missing record is final (no
+ * propagation grace), and TOKEN_MAX_USES is counted.
  */
 export class LedgerState implements CredentialState {
   constructor(
@@ -56,8 +54,8 @@ export class LedgerState implements CredentialState {
     const hardEnd = session.createTime + this.config.session.maxLifetimeSeconds * 1000;
     return this.ledger.openSession(
       {
-        key: await sessionKey(session),
-        sid: await sha256Base64url(session.sessionId),
+        key: await sessionRefOf(session),
+        sid: await sessionIdHashOf(session.sessionId),
         ...ledgerUser(token),
         keepUntil: seconds(hardEnd) + this.config.clockToleranceSeconds + RECORD_EXPIRY_MARGIN_SECONDS,
       },
@@ -68,8 +66,8 @@ export class LedgerState implements CredentialState {
 
   async checkSession(session: SessionClaims): Promise<SessionStanding> {
     return this.ledger.checkSession({
-      key: await sessionKey(session),
-      sid: await sha256Base64url(session.sessionId),
+      key: await sessionRefOf(session),
+      sid: await sessionIdHashOf(session.sessionId),
       tokenRef: session.tokenRef,
       tenant: session.tenantId,
       user: session.userId,
@@ -79,8 +77,8 @@ export class LedgerState implements CredentialState {
 
   async endSession(session: SessionClaims, nowMs: number): Promise<void> {
     await this.ledger.endSession({
-      key: await sessionKey(session),
-      sid: await sha256Base64url(session.sessionId),
+      key: await sessionRefOf(session),
+      sid: await sessionIdHashOf(session.sessionId),
       now: nowMs,
       tenant: session.tenantId,
       user: session.userId,

@@ -1,10 +1,8 @@
-/** What goes into and out of the TokenLedger's RPC methods: plain objects and strings. */
-
-/** What a use of a token (a validation, or a session open) finds. */
-export type TokenUse = "ok" | "unknown" | "revoked" | "userRevoked" | "used";
-
-/** What a session check finds. */
-export type SessionCheck = "ok" | "ended" | "replaced" | "unknown" | "tokenRevoked" | "userRevoked";
+/**
+ * What goes into and out of the TokenLedger's RPC methods: plain objects and strings.
+ * Its answers are the state's own standings (src/state/credential-state.ts).
+ */
+export type { SessionStanding, TokenStanding } from "../credential-state";
 
 /** A token as the ledger knows it: its ref (base64url(SHA-256(tokenId))), owner and `iat`. */
 export interface LedgerToken {
@@ -41,7 +39,7 @@ export interface LedgerUser {
 }
 
 export interface OpenedSession {
-  /** The session's key: base64url(SHA-256(JSON [tenant, channel, user])), as in KV. */
+  /** The session's ref (src/state/keys.ts): its (tenant, channel, user), hashed. */
   readonly key: string;
   /** base64url(SHA-256(sessionId)): never the session id itself. */
   readonly sid: string;

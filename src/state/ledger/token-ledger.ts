@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { utf8 } from "../../crypto/encoding";
+import { seconds } from "../../core/time";
+import { sameSecret } from "../../crypto/compare";
 import type {
   EndedSession,
   IssuedToken,
@@ -8,8 +9,8 @@ import type {
   OpenedSession,
   PresentedSession,
   RevokeOptions,
-  SessionCheck,
-  TokenUse,
+  SessionStanding,
+  TokenStanding,
   UseOptions,
 } from "./ledger-types";
 
@@ -72,15 +73,6 @@ type TokenRow = {
   keep_until: number;
 };
 
-const seconds = (milliseconds: number) => Math.floor(milliseconds / 1000);
-
-/** Constant-time comparison of two stored hashes (the house rule for anything derived from a secret). */
-function sameHash(presented: string, stored: string): boolean {
-  const a = utf8(presented);
-  const b = utf8(stored);
-  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
-}
-
 export class TokenLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
 
@@ -127,7 +119,7 @@ export class TokenLedger extends DurableObject<Env> {
    * (src/domain/tokens/validate-token.ts), minus its propagation grace. A token the ledger has
    * no record of is unknown, at once: here the record is written before the token exists.
    */
-  useToken(token: LedgerToken, options: UseOptions): TokenUse {
+  useToken(token: LedgerToken, options: UseOptions): TokenStanding {
     return this.ctx.storage.transactionSync(() => this.use(token, options));
   }
 
@@ -173,7 +165,7 @@ export class TokenLedger extends DurableObject<Env> {
    * counted and the session (key, sid) becomes the key's only live one, replacing any
    * earlier session of the key. Two opens racing for one key leave exactly one live.
    */
-  async openSession(session: OpenedSession, token: LedgerToken, options: UseOptions): Promise<TokenUse> {
+  async openSession(session: OpenedSession, token: LedgerToken, options: UseOptions): Promise<TokenStanding> {
     const verdict = this.ctx.storage.transactionSync(() => {
       const use = this.use(token, options);
       if (use !== "ok") return use;
@@ -199,7 +191,7 @@ export class TokenLedger extends DurableObject<Env> {
    * (src/domain/sessions/sessions.ts): the user's revocation, the token's, then the session's row.
    * A missing row is final here (no propagation grace): the row is written at open.
    */
-  checkSession(session: PresentedSession): SessionCheck {
+  checkSession(session: PresentedSession): SessionStanding {
     return this.ctx.storage.transactionSync(() => {
       const revokedBefore = this.revokedBefore(session);
       if (revokedBefore !== undefined && seconds(session.createTime) <= revokedBefore) return "userRevoked";
@@ -209,7 +201,7 @@ export class TokenLedger extends DurableObject<Env> {
         .exec<{ sid: string; state: string }>("SELECT sid, state FROM sessions WHERE key = ?", session.key)
         .toArray()[0];
       if (row === undefined) return "unknown";
-      if (!sameHash(session.sid, row.sid)) return "replaced";
+      if (!sameSecret(session.sid, row.sid)) return "replaced";
       return row.state === "active" ? "ok" : "ended";
     });
   }
@@ -224,7 +216,7 @@ export class TokenLedger extends DurableObject<Env> {
       const row = this.sql
         .exec<{ sid: string }>("SELECT sid FROM sessions WHERE key = ?", session.key)
         .toArray()[0];
-      if (row === undefined || !sameHash(session.sid, row.sid)) return;
+      if (row === undefined || !sameSecret(session.sid, row.sid)) return;
       this.sql.exec(
         "UPDATE sessions SET state = 'ended', ended_at = coalesce(ended_at, ?) WHERE key = ?",
         session.now,
@@ -249,7 +241,7 @@ export class TokenLedger extends DurableObject<Env> {
   }
 
   /** The use itself, inside a caller's transaction. */
-  private use(token: LedgerToken, options: UseOptions): TokenUse {
+  private use(token: LedgerToken, options: UseOptions): TokenStanding {
     const row = this.tokenRow(token.ref);
     if (row !== undefined && row.revoked_at !== null) return "revoked";
     const revokedBefore = this.revokedBefore(token);
