@@ -2,7 +2,8 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Base64url } from "../src/crypto/encoding";
-import { LEDGER_CLEANUP_INTERVAL_SECONDS, type TokenLedger } from "../src/state/ledger/token-ledger";
+import { migrate, SCHEMA_VERSION } from "../src/state/ledger/ledger-schema";
+import { LEDGER_CLEANUP_INTERVAL_SECONDS, TokenLedger } from "../src/state/ledger/token-ledger";
 
 /** The real TokenLedger class, one fresh object per test: plain stub calls through env.LEDGER. */
 const freshLedger = () => env.LEDGER.get(env.LEDGER.idFromName(`test-${crypto.randomUUID()}`));
@@ -359,5 +360,101 @@ describe("TokenLedger: storage stays bounded", () => {
     expect(await count(ledger, "tokens")).toBe(0);
     // SQLite reuses the freed pages: the size after the last round is that after the first.
     expect(sizes.at(-1)).toBeLessThanOrEqual(sizes[0] ?? 0);
+  });
+});
+
+describe("only the ledger's own RPC methods are reachable through a stub", () => {
+  /**
+   * Workers RPC exposes every method on a Durable Object class's prototype, TypeScript's
+   * `private` ones included. The ledger's helpers (issue 19 found `use`, `tokenRow`,
+   * `revokedBefore`, `earliestKeepUntil`, `setAlarmAt`, `scheduleCleanup` there) must not be.
+   */
+  it("the prototype holds the RPC methods and nothing else", () => {
+    expect(Object.getOwnPropertyNames(TokenLedger.prototype).sort()).toEqual(
+      [
+        "constructor",
+        "alarm",
+        "checkSession",
+        "endSession",
+        "openSession",
+        "recordIssued",
+        "revokeToken",
+        "revokeUser",
+        "useToken",
+      ].sort(),
+    );
+  });
+
+  it("a stub cannot call a helper, and nothing is counted outside a transaction", async () => {
+    const { ledger, token } = await ledgerWithToken();
+    const stub = ledger as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const outcome = await stub.use?.(token, unlimited()).then(
+      () => "answered",
+      (error: Error) => error.message,
+    );
+    expect(outcome).toBe('The RPC receiver does not implement "use".');
+    expect(await ledger.useToken(token, upTo(1))).toBe("ok");
+  });
+});
+
+describe("the schema evolves: objects written by an earlier version catch up", () => {
+  /** The tables exactly as the ledger made them before its schema had a version. */
+  const UNVERSIONED_SCHEMA = `
+    CREATE TABLE tokens (ref TEXT PRIMARY KEY, tenant TEXT, user TEXT, issued_at INTEGER,
+      uses INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, keep_until INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE users (tenant TEXT NOT NULL, user TEXT NOT NULL, revoked_before INTEGER NOT NULL,
+      keep_until INTEGER NOT NULL, PRIMARY KEY (tenant, user)) WITHOUT ROWID;
+    CREATE TABLE sessions (key TEXT PRIMARY KEY, sid TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('active', 'ended')), tenant TEXT NOT NULL, user TEXT NOT NULL,
+      ended_at INTEGER, keep_until INTEGER NOT NULL) WITHOUT ROWID;`;
+
+  const schemaVersion = (state: DurableObjectState) =>
+    state.storage.sql.exec<{ version: number }>("SELECT version FROM ledger_schema").one().version;
+
+  it("a new object starts at the current version", async () => {
+    const ledger = freshLedger();
+    expect(await runInDurableObject(ledger, (_, state) => schemaVersion(state))).toBe(SCHEMA_VERSION);
+  });
+
+  it("an object with the unversioned tables and their rows is migrated, every row intact", async () => {
+    const ledger = freshLedger();
+    const token = newToken();
+    const keepUntil = nowSeconds() + HOUR;
+    await runInDurableObject(ledger, (_, state) => {
+      const { sql } = state.storage;
+      // What the previous version left: its own tables and rows, and no version anywhere.
+      for (const table of [
+        ...sql.exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+        ),
+      ]) {
+        sql.exec(`DROP TABLE ${table.name}`);
+      }
+      sql.exec(UNVERSIONED_SCHEMA);
+      sql.exec(
+        "INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until) VALUES (?, ?, ?, ?, 1, NULL, ?)",
+        token.ref,
+        token.tenant,
+        token.user,
+        token.issuedAt,
+        keepUntil,
+      );
+      expect(migrate(state.storage)).toBe(SCHEMA_VERSION);
+      expect(schemaVersion(state)).toBe(SCHEMA_VERSION);
+      // Idempotent: a second run changes nothing.
+      expect(migrate(state.storage)).toBe(SCHEMA_VERSION);
+    });
+    // The migrated object serves its old rows: one use was counted before, one more now.
+    expect(await ledger.useToken(token, upTo(2))).toBe("ok");
+    expect(await ledger.useToken(token, upTo(2))).toBe("used");
+  });
+
+  it("an object at a newer version than this code knows (a rollback) is left as it is", async () => {
+    const ledger = freshLedger();
+    await runInDurableObject(ledger, (_, state) => {
+      state.storage.sql.exec("UPDATE ledger_schema SET version = ?", SCHEMA_VERSION + 5);
+      expect(migrate(state.storage)).toBe(SCHEMA_VERSION + 5);
+      expect(schemaVersion(state)).toBe(SCHEMA_VERSION + 5);
+    });
   });
 });

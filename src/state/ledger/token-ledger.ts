@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { seconds } from "../../core/time";
 import { sameSecret } from "../../crypto/compare";
+import { migrate } from "./ledger-schema";
 import type {
   EndedSession,
   IssuedToken,
@@ -34,34 +35,6 @@ import type {
  */
 export const LEDGER_CLEANUP_INTERVAL_SECONDS = 3_600;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tokens (
-  ref TEXT PRIMARY KEY,
-  tenant TEXT,
-  user TEXT,
-  issued_at INTEGER,
-  uses INTEGER NOT NULL DEFAULT 0,
-  revoked_at INTEGER,
-  keep_until INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS users (
-  tenant TEXT NOT NULL,
-  user TEXT NOT NULL,
-  revoked_before INTEGER NOT NULL,
-  keep_until INTEGER NOT NULL,
-  PRIMARY KEY (tenant, user)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sessions (
-  key TEXT PRIMARY KEY,
-  sid TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('active', 'ended')),
-  tenant TEXT NOT NULL,
-  user TEXT NOT NULL,
-  ended_at INTEGER,
-  keep_until INTEGER NOT NULL
-) WITHOUT ROWID;
-`;
-
 /** The tables the cleanup alarm sweeps. No index on keep_until: see alarm(). */
 const TABLES = ["tokens", "users", "sessions"] as const;
 
@@ -74,13 +47,13 @@ type TokenRow = {
 };
 
 export class TokenLedger extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  readonly #sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    // Synchronous and idempotent: no request can arrive before the tables exist.
-    this.sql.exec(SCHEMA);
+    this.#sql = ctx.storage.sql;
+    // Synchronous: no request can arrive before the schema is current.
+    migrate(ctx.storage);
   }
 
   /**
@@ -89,7 +62,7 @@ export class TokenLedger extends DurableObject<Env> {
    */
   async recordIssued(token: IssuedToken): Promise<"ok" | "userRevoked"> {
     const recorded = this.ctx.storage.transactionSync(() => {
-      const revokedBefore = this.revokedBefore(token);
+      const revokedBefore = userRevokedBefore(this.#sql, token);
       if (
         token.signedInAt !== undefined &&
         revokedBefore !== undefined &&
@@ -97,7 +70,7 @@ export class TokenLedger extends DurableObject<Env> {
       ) {
         return "userRevoked" as const;
       }
-      this.sql.exec(
+      this.#sql.exec(
         `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
        VALUES (?, ?, ?, ?, 0, NULL, ?)
        ON CONFLICT (ref) DO UPDATE SET tenant = excluded.tenant, user = excluded.user,
@@ -110,7 +83,7 @@ export class TokenLedger extends DurableObject<Env> {
       );
       return "ok" as const;
     });
-    if (recorded === "ok") await this.scheduleCleanup(token.keepUntil);
+    if (recorded === "ok") await scheduleCleanup(this.ctx.storage, token.keepUntil);
     return recorded;
   }
 
@@ -120,12 +93,12 @@ export class TokenLedger extends DurableObject<Env> {
    * no record of is unknown, at once: here the record is written before the token exists.
    */
   useToken(token: LedgerToken, options: UseOptions): TokenStanding {
-    return this.ctx.storage.transactionSync(() => this.use(token, options));
+    return this.ctx.storage.transactionSync(() => countUse(this.#sql, token, options));
   }
 
   /** Revokes a token by its ref, recorded or not (its record may have expired with it). */
   async revokeToken(ref: string, options: RevokeOptions): Promise<void> {
-    this.sql.exec(
+    this.#sql.exec(
       `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
        VALUES (?, NULL, NULL, NULL, 0, ?, ?)
        ON CONFLICT (ref) DO UPDATE SET revoked_at = coalesce(revoked_at, excluded.revoked_at),
@@ -134,7 +107,7 @@ export class TokenLedger extends DurableObject<Env> {
       options.now,
       options.keepUntil,
     );
-    await this.scheduleCleanup(options.keepUntil);
+    await scheduleCleanup(this.ctx.storage, options.keepUntil);
   }
 
   /**
@@ -144,7 +117,7 @@ export class TokenLedger extends DurableObject<Env> {
    */
   async revokeUser(user: LedgerUser, options: RevokeOptions): Promise<number> {
     const revokedBefore = this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
+      this.#sql.exec(
         `INSERT INTO users (tenant, user, revoked_before, keep_until) VALUES (?, ?, ?, ?)
          ON CONFLICT (tenant, user) DO UPDATE SET
            revoked_before = max(revoked_before, excluded.revoked_before),
@@ -154,9 +127,9 @@ export class TokenLedger extends DurableObject<Env> {
         options.now,
         options.keepUntil,
       );
-      return this.revokedBefore(user) ?? options.now;
+      return userRevokedBefore(this.#sql, user) ?? options.now;
     });
-    await this.scheduleCleanup(options.keepUntil);
+    await scheduleCleanup(this.ctx.storage, options.keepUntil);
     return revokedBefore;
   }
 
@@ -167,9 +140,9 @@ export class TokenLedger extends DurableObject<Env> {
    */
   async openSession(session: OpenedSession, token: LedgerToken, options: UseOptions): Promise<TokenStanding> {
     const verdict = this.ctx.storage.transactionSync(() => {
-      const use = this.use(token, options);
+      const use = countUse(this.#sql, token, options);
       if (use !== "ok") return use;
-      this.sql.exec(
+      this.#sql.exec(
         `INSERT INTO sessions (key, sid, state, tenant, user, ended_at, keep_until)
          VALUES (?, ?, 'active', ?, ?, NULL, ?)
          ON CONFLICT (key) DO UPDATE SET sid = excluded.sid, state = 'active', tenant = excluded.tenant,
@@ -182,7 +155,7 @@ export class TokenLedger extends DurableObject<Env> {
       );
       return use;
     });
-    if (verdict === "ok") await this.scheduleCleanup(session.keepUntil);
+    if (verdict === "ok") await scheduleCleanup(this.ctx.storage, session.keepUntil);
     return verdict;
   }
 
@@ -193,11 +166,11 @@ export class TokenLedger extends DurableObject<Env> {
    */
   checkSession(session: PresentedSession): SessionStanding {
     return this.ctx.storage.transactionSync(() => {
-      const revokedBefore = this.revokedBefore(session);
+      const revokedBefore = userRevokedBefore(this.#sql, session);
       if (revokedBefore !== undefined && seconds(session.createTime) <= revokedBefore) return "userRevoked";
-      const token = this.tokenRow(session.tokenRef);
+      const token = findToken(this.#sql, session.tokenRef);
       if (token !== undefined && token.revoked_at !== null) return "tokenRevoked";
-      const row = this.sql
+      const row = this.#sql
         .exec<{ sid: string; state: string }>("SELECT sid, state FROM sessions WHERE key = ?", session.key)
         .toArray()[0];
       if (row === undefined) return "unknown";
@@ -213,11 +186,11 @@ export class TokenLedger extends DurableObject<Env> {
    */
   endSession(session: EndedSession): void {
     this.ctx.storage.transactionSync(() => {
-      const row = this.sql
+      const row = this.#sql
         .exec<{ sid: string }>("SELECT sid FROM sessions WHERE key = ?", session.key)
         .toArray()[0];
       if (row === undefined || !sameSecret(session.sid, row.sid)) return;
-      this.sql.exec(
+      this.#sql.exec(
         "UPDATE sessions SET state = 'ended', ended_at = coalesce(ended_at, ?) WHERE key = ?",
         session.now,
         session.key,
@@ -234,62 +207,68 @@ export class TokenLedger extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = seconds(Date.now());
     const next = this.ctx.storage.transactionSync(() => {
-      for (const table of TABLES) this.sql.exec(`DELETE FROM ${table} WHERE keep_until < ?`, now);
-      return this.earliestKeepUntil();
+      for (const table of TABLES) this.#sql.exec(`DELETE FROM ${table} WHERE keep_until < ?`, now);
+      return earliestKeepUntil(this.#sql);
     });
-    if (next !== undefined) await this.setAlarmAt(next);
+    if (next !== undefined) await setAlarmAt(this.ctx.storage, next);
   }
+}
 
-  /** The use itself, inside a caller's transaction. */
-  private use(token: LedgerToken, options: UseOptions): TokenStanding {
-    const row = this.tokenRow(token.ref);
-    if (row !== undefined && row.revoked_at !== null) return "revoked";
-    const revokedBefore = this.revokedBefore(token);
-    if (revokedBefore !== undefined && token.issuedAt <= revokedBefore) return "userRevoked";
-    // A row past keep_until is as good as removed, so no verdict depends on when cleanup last ran.
-    if (row === undefined || row.tenant === null || row.keep_until < options.now) return "unknown";
-    // The ref is a hash of the signed token id; a row of another owner is not this token's.
-    if (row.tenant !== token.tenant || row.user !== token.user) return "unknown";
-    if (options.maxUses !== null && row.uses >= options.maxUses) return "used";
-    this.sql.exec("UPDATE tokens SET uses = uses + 1 WHERE ref = ?", token.ref);
-    return "ok";
-  }
+/*
+ * The ledger's helpers are module functions, not methods: every method of a Durable
+ * Object class (TypeScript's `private` included) can be called through any stub of its
+ * binding, and a helper such as `use` would count a use outside any transaction.
+ */
 
-  private tokenRow(ref: string): TokenRow | undefined {
-    return this.sql
-      .exec<TokenRow>("SELECT tenant, user, uses, revoked_at, keep_until FROM tokens WHERE ref = ?", ref)
-      .toArray()[0];
-  }
+/** One use of a token, inside a caller's transaction. */
+function countUse(sql: SqlStorage, token: LedgerToken, options: UseOptions): TokenStanding {
+  const row = findToken(sql, token.ref);
+  if (row !== undefined && row.revoked_at !== null) return "revoked";
+  const before = userRevokedBefore(sql, token);
+  if (before !== undefined && token.issuedAt <= before) return "userRevoked";
+  // A row past keep_until is as good as removed, so no verdict depends on when cleanup last ran.
+  if (row === undefined || row.tenant === null || row.keep_until < options.now) return "unknown";
+  // The ref is a hash of the signed token id; a row of another owner is not this token's.
+  if (row.tenant !== token.tenant || row.user !== token.user) return "unknown";
+  if (options.maxUses !== null && row.uses >= options.maxUses) return "used";
+  sql.exec("UPDATE tokens SET uses = uses + 1 WHERE ref = ?", token.ref);
+  return "ok";
+}
 
-  private revokedBefore(user: LedgerUser): number | undefined {
-    return this.sql
-      .exec<{ revoked_before: number }>(
-        "SELECT revoked_before FROM users WHERE tenant = ? AND user = ?",
-        user.tenant,
-        user.user,
-      )
-      .toArray()[0]?.revoked_before;
-  }
+function findToken(sql: SqlStorage, ref: string): TokenRow | undefined {
+  return sql
+    .exec<TokenRow>("SELECT tenant, user, uses, revoked_at, keep_until FROM tokens WHERE ref = ?", ref)
+    .toArray()[0];
+}
 
-  private earliestKeepUntil(): number | undefined {
-    const row = this.sql
-      .exec<{ earliest: number | null }>(
-        `SELECT min(keep_until) AS earliest FROM (
-           SELECT keep_until FROM tokens UNION ALL SELECT keep_until FROM users
-           UNION ALL SELECT keep_until FROM sessions)`,
-      )
-      .toArray()[0];
-    return row?.earliest ?? undefined;
-  }
+function userRevokedBefore(sql: SqlStorage, user: LedgerUser): number | undefined {
+  return sql
+    .exec<{ revoked_before: number }>(
+      "SELECT revoked_before FROM users WHERE tenant = ? AND user = ?",
+      user.tenant,
+      user.user,
+    )
+    .toArray()[0]?.revoked_before;
+}
 
-  /** Whenever a row is written and no cleanup is pending, one is set (the invariant: rows imply an alarm). */
-  private async scheduleCleanup(keepUntil: number): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.setAlarmAt(keepUntil);
-  }
+function earliestKeepUntil(sql: SqlStorage): number | undefined {
+  const row = sql
+    .exec<{ earliest: number | null }>(
+      `SELECT min(keep_until) AS earliest FROM (
+         SELECT keep_until FROM tokens UNION ALL SELECT keep_until FROM users
+         UNION ALL SELECT keep_until FROM sessions)`,
+    )
+    .toArray()[0];
+  return row?.earliest ?? undefined;
+}
 
-  /** The next run: when the earliest row expires, but never sooner than an interval from now. */
-  private async setAlarmAt(keepUntil: number): Promise<void> {
-    const at = Math.max(keepUntil + 1, seconds(Date.now()) + LEDGER_CLEANUP_INTERVAL_SECONDS);
-    await this.ctx.storage.setAlarm(at * 1000);
-  }
+/** Whenever a row is written and no cleanup is pending, one is set (the invariant: rows imply an alarm). */
+async function scheduleCleanup(storage: DurableObjectStorage, keepUntil: number): Promise<void> {
+  if ((await storage.getAlarm()) === null) await setAlarmAt(storage, keepUntil);
+}
+
+/** The next run: when the earliest row expires, but never sooner than an interval from now. */
+async function setAlarmAt(storage: DurableObjectStorage, keepUntil: number): Promise<void> {
+  const at = Math.max(keepUntil + 1, seconds(Date.now()) + LEDGER_CLEANUP_INTERVAL_SECONDS);
+  await storage.setAlarm(at * 1000);
 }
