@@ -47,6 +47,34 @@ describe("rate limits", () => {
     vi.restoreAllMocks();
   });
 
+  it("ends are never starved by issuance: with the issuance budget spent, revocations go through", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const identity = newIdentity();
+    const { token, tokenId } = await issue(identity);
+    const issuanceSpent = (request: Request) =>
+      callWith({ ISSUE_LIMITER: recordingLimiter("deny") }, request);
+    expect(
+      (await issuanceSpent(jsonRequest("/v1/tokens", newIdentity(), { headers: bearer() }))).status,
+    ).toBe(429);
+    const revoked = await issuanceSpent(
+      new Request(`https://edge.test/v1/tokens/${tokenId}`, { method: "DELETE", headers: bearer() }),
+    );
+    expect(revoked.status).toBe(204);
+    expect(await (await issuanceSpent(validateRequest(token, identity))).json()).toMatchObject({
+      retCode: 6,
+    });
+    const userRevoked = await issuanceSpent(
+      jsonRequest(
+        "/v1/revocations",
+        { tenantSpaceId: identity.tenantSpaceId, userId: identity.userId },
+        { headers: bearer() },
+      ),
+    );
+    expect(userRevoked.status).toBe(200);
+    vi.restoreAllMocks();
+  });
+
   it("validation is limited per token tried (a hash, never the token), not per caller", async () => {
     const allow = recordingLimiter("allow");
     const identity = newIdentity();

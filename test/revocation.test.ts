@@ -321,13 +321,13 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])("%s mode", (mode) =>
       expect((await validate(token, identity, send)).body.retCode).toBe(0);
     });
 
-    it("is rate-limited like issuance, per API key", async () => {
+    it("is rate-limited per API key, on the budget for ends (never issuance's)", async () => {
       const identity = newIdentity();
       const response = await revokeUser(
         { tenantSpaceId: identity.tenantSpaceId, userId: identity.userId },
         bearer(),
         (request) =>
-          callWith({ ...modeVariables, ISSUE_LIMITER: { limit: async () => ({ success: false }) } }, request),
+          callWith({ ...modeVariables, END_LIMITER: { limit: async () => ({ success: false }) } }, request),
       );
       expect(response.status).toBe(429);
       expect(await response.json()).toMatchObject({ retCode: 8 });

@@ -1,10 +1,8 @@
-import { type Decision, ok, type Refusal, refuse } from "../core/decision";
+import { type Decision, ok, refuse } from "../core/decision";
 import { type IssueTokenRequest, identityIssueTokenRequest, issueTokenRequest } from "../core/schemas";
 import { type ApiKeyRing, matchApiKey } from "../crypto/api-keys";
-import { sha256Base64url } from "../crypto/encoding";
 import type { IdentityIssuer } from "../identity/issuers";
 import { type VerifiedIdentity, verifyIdentity } from "../identity/verify-identity";
-import { rateLimit } from "./rate-limits";
 
 /**
  * Who is calling, and what they may ask for: the one place that decides it, for the
@@ -79,20 +77,6 @@ export async function issuingCaller(
     options.clockToleranceSeconds,
   );
   return verified.outcome === "ok" ? ok({ kind: "identity", identity: verified.value }) : verified;
-}
-
-/**
- * Each caller has its own issuance budget (ISSUE_LIMITER), keyed on who it is: the API
- * key's position, the identity (issuer and user, hashed), or the service binding.
- */
-export async function issuanceBudget(limiter: RateLimit, caller: Caller): Promise<Refusal | undefined> {
-  const key =
-    caller.kind === "apiKey"
-      ? `api-key:${caller.index}`
-      : caller.kind === "identity"
-        ? `identity:${await sha256Base64url(JSON.stringify([caller.identity.issuer, caller.identity.userId]))}`
-        : "service-binding";
-  return rateLimit(limiter, key, "ISSUE_LIMITER");
 }
 
 /** What a caller may be issued: the request, and a signed-in user's sign-in time. */

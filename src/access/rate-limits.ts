@@ -1,6 +1,7 @@
 import { type Refusal, refuse } from "../core/decision";
 import { sha256Base64url } from "../crypto/encoding";
 import { logEvent } from "../observability/log";
+import type { Caller } from "./callers";
 
 /**
  * One check against a Workers rate-limit binding. The limiter protects us; it does not
@@ -33,4 +34,31 @@ export async function rateLimit(
  */
 export async function tokenLimit(limiter: RateLimit, token: string): Promise<Refusal | undefined> {
   return rateLimit(limiter, `token:${await sha256Base64url(token)}`, "TOKEN_LIMITER");
+}
+
+/**
+ * What a caller spends: issuing tokens, or ending them (a token revoked, a user revoked).
+ * Each has its own limiter, so whoever can make the enterprise backend issue tokens can
+ * never spend the budget its revocations need.
+ */
+export type Budget = "issuance" | "ends";
+
+const LIMITERS = { issuance: "ISSUE_LIMITER", ends: "END_LIMITER" } as const satisfies Record<
+  Budget,
+  keyof Env
+>;
+
+/**
+ * One unit of `budget` for this caller, keyed on who it is: the API key's position, the
+ * identity (issuer and user, hashed), or the service binding.
+ */
+export async function spend(env: Env, budget: Budget, caller: Caller): Promise<Refusal | undefined> {
+  const key =
+    caller.kind === "apiKey"
+      ? `api-key:${caller.index}`
+      : caller.kind === "identity"
+        ? `identity:${await sha256Base64url(JSON.stringify([caller.identity.issuer, caller.identity.userId]))}`
+        : "service-binding";
+  const limiter = LIMITERS[budget];
+  return rateLimit(env[limiter], key, limiter);
 }

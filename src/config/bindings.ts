@@ -10,6 +10,7 @@ const REQUIRED = {
   TOKENS: { table: "[[kv_namespaces]]", method: "get", modes: ["eventual", "strict"] },
   LEDGER: { table: "[[durable_objects.bindings]]", method: "idFromName", modes: ["strict"] },
   ISSUE_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
+  END_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
   TOKEN_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
   ADDRESS_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
 } as const satisfies Record<string, { table: string; method: string; modes: readonly ConsistencyMode[] }>;

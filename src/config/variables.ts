@@ -87,6 +87,7 @@ export interface ConfigEnv {
   TOKENS?: unknown;
   LEDGER?: unknown;
   ISSUE_LIMITER?: unknown;
+  END_LIMITER?: unknown;
   TOKEN_LIMITER?: unknown;
   ADDRESS_LIMITER?: unknown;
 }

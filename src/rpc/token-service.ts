@@ -1,12 +1,19 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { type Caller, issuanceBudget } from "../access/callers";
-import { tokenLimit } from "../access/rate-limits";
+import type { Caller } from "../access/callers";
+import { type Budget, spend, tokenLimit } from "../access/rate-limits";
 import { type Config, ConfigError, loadConfig } from "../config/config";
 import { type Decision, ok, refuse } from "../core/decision";
 import { failureRefusal } from "../core/failures";
-import { OUTCOMES, type RetCodeBody, retCodeBody } from "../core/outcomes";
-import { issueTokenRequest, parseInput, tokenIdParam, validateRequest } from "../core/schemas";
+import { OUTCOMES, type RetCode, retCodeBody } from "../core/outcomes";
+import {
+  issueTokenRequest,
+  parseInput,
+  revokeUserRequest,
+  tokenIdParam,
+  validateRequest,
+} from "../core/schemas";
 import { revokeToken } from "../domain/revocations/revoke-token";
+import { revokeUser } from "../domain/revocations/revoke-user";
 import { verifySession } from "../domain/sessions/sessions";
 import { type IssuedToken, issueToken } from "../domain/tokens/issue-token";
 import { validateToken } from "../domain/tokens/validate-token";
@@ -17,24 +24,13 @@ import { recordCall } from "../observability/request-log";
 import { credentialState } from "../state/state-for";
 
 /**
- * A refused call. Workers RPC carries an error's message across, not its own properties,
- * so the message is `retCode <n>: <message>`; `retCodeOf` reads it back.
+ * What every method answers: `{retCode: 0, message, ...what was asked for}`, or a
+ * refusal `{retCode, message}` with the HTTP routes' retCode table (README). A refusal
+ * is an answer, not an exception: nothing rejects but the transport itself.
  */
-export class RetCodeError extends Error {
-  constructor(body: RetCodeBody) {
-    super(`retCode ${body.retCode}: ${body.message}`);
-    this.name = "RetCodeError";
-    // A refusal is an answer, not a fault: the runtime logs a rejected RPC call with the
-    // error's stack, and a refusal's carries nothing worth a log but its message.
-    this.stack = `${this.name}: ${this.message}`;
-  }
-}
-
-/** The `{retCode, message}` a RetCodeError (or its message, after RPC) carries. */
-export function retCodeOf(error: unknown): RetCodeBody | undefined {
-  const match = error instanceof Error ? /^retCode (\d+): (.*)$/s.exec(error.message) : null;
-  return match ? { retCode: Number(match[1]) as RetCodeBody["retCode"], message: match[2] ?? "" } : undefined;
-}
+export type Answer<T extends object = object> =
+  | ({ readonly retCode: 0; readonly message: string } & T)
+  | { readonly retCode: Exclude<RetCode, 0>; readonly message: string };
 
 /** Another Worker of the enterprise, bound with `[[services]] … entrypoint = "TokenService"`. */
 const SERVICE_BINDING: Caller = { kind: "serviceBinding" };
@@ -42,45 +38,61 @@ const SERVICE_BINDING: Caller = { kind: "serviceBinding" };
 /**
  * The second front door: Workers RPC for enterprise Workers on Cloudflare, with no API
  * key and no public hop (only code deployed to the account can hold the binding). Each
- * method runs the same validation, rate limits, domain functions and verdicts as its HTTP
- * route, and is logged like one, as `method: "RPC"`, `caller: "service-binding"`.
+ * method runs the same validation, rate limits, domain functions and refusals as its
+ * HTTP route, and is logged like one, as `method: "RPC"`, `caller: "service-binding"`.
  *
  * @example
- * // consumer's wrangler.toml: [[services]] binding = "TOKENS_SERVICE", service = "cec-edge-token", entrypoint = "TokenService"
- * const { token } = await env.TOKENS_SERVICE.issueToken({ userId, userName, tenantSpaceId });
+ * // consumer's wrangler.toml: [[services]] binding = "CHAT_TOKENS", service = "cec-edge-token", entrypoint = "TokenService"
+ * const issued = await env.CHAT_TOKENS.issueToken({ userId, userName, tenantSpaceId });
+ * if (issued.retCode !== 0) throw new Error(issued.message);
+ * page.thirdUserToken = issued.token;
  */
 export class TokenService extends WorkerEntrypoint<Env> {
-  /** `POST /v1/tokens`. A refusal rejects with a RetCodeError. */
+  /** `POST /v1/tokens`: the issued token, or the refusal. Spends the issuance budget. */
   async issueToken(input: {
     userId: string;
     userName: string;
     tenantSpaceId: string;
     ttlSeconds?: number;
-  }): Promise<IssuedToken> {
-    return orReject(
-      await run(this.env, "issueToken", async (config, audit) => {
+  }): Promise<Answer<IssuedToken>> {
+    return answered(
+      await run(this.env, "issueToken", "issuance", async (config, audit) => {
         const request = parseInput(issueTokenRequest, input);
         if (request.outcome !== "ok") return request;
         note(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
-        const overBudget = await issuanceBudget(this.env.ISSUE_LIMITER, SERVICE_BINDING);
-        if (overBudget) return overBudget;
-        const result = await issueToken(config, credentialState(config, this.env), request.value);
-        if (result.outcome !== "ok") return result;
-        note(audit, { reason: "token issued", kid: config.signingKeys.current.kid });
-        return result;
+        const issued = await issueToken(config, credentialState(config, this.env), request.value);
+        if (issued.outcome === "ok")
+          note(audit, { reason: "token issued", kid: config.signingKeys.current.kid });
+        return issued;
       }),
     );
   }
 
-  /** `DELETE /v1/tokens/{tokenId}`. A refusal rejects with a RetCodeError. */
-  async revokeToken(tokenId: string): Promise<void> {
-    orReject(
-      await run(this.env, "revokeToken", async (config) => {
+  /** `DELETE /v1/tokens/{tokenId}`. Spends the ends budget, never the issuance one. */
+  async revokeToken(tokenId: string): Promise<Answer> {
+    return answered(
+      await run(this.env, "revokeToken", "ends", async (config) => {
         const id = parseInput(tokenIdParam, tokenId);
         if (id.outcome !== "ok") return refuse("malformedRequest", "tokenId is not a token id");
-        const overBudget = await issuanceBudget(this.env.ISSUE_LIMITER, SERVICE_BINDING);
-        if (overBudget) return overBudget;
-        return revokeToken(credentialState(config, this.env), id.value);
+        const revoked = await revokeToken(credentialState(config, this.env), id.value);
+        return revoked.outcome === "ok" ? ok({}) : revoked;
+      }),
+    );
+  }
+
+  /** `POST /v1/revocations`: `revokedBefore` as the HTTP route answers it. Spends the ends budget. */
+  async revokeUser(input: {
+    tenantSpaceId: string;
+    userId: string;
+  }): Promise<Answer<{ revokedBefore: string }>> {
+    return answered(
+      await run(this.env, "revokeUser", "ends", async (config, audit) => {
+        const user = parseInput(revokeUserRequest, input);
+        if (user.outcome !== "ok") return user;
+        note(audit, { tenant: user.value.tenantSpaceId, userId: user.value.userId });
+        const revoked = await revokeUser(config, credentialState(config, this.env), user.value);
+        if (revoked.outcome !== "ok") return revoked;
+        return ok({ revokedBefore: new Date(revoked.value * 1000).toISOString() });
       }),
     );
   }
@@ -91,38 +103,38 @@ export class TokenService extends WorkerEntrypoint<Env> {
     userName: string;
     userId: string;
     tenantSpaceId: string;
-  }): Promise<RetCodeBody> {
-    const decision = await run(this.env, "validateToken", async (config, audit) => {
-      const request = parseInput(validateRequest, input);
-      if (request.outcome !== "ok") return request;
-      note(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
-      const overLimit = await tokenLimit(this.env.TOKEN_LIMITER, request.value.Token);
-      if (overLimit) return overLimit;
-      const validated = await validateToken(config, credentialState(config, this.env), request.value);
-      if (validated.outcome !== "ok") return validated;
-      note(audit, { kid: validated.value.kid });
-      return ok(undefined);
-    });
-    return retCodeBody(decision.outcome, decision.outcome === "ok" ? undefined : decision.reason);
+  }): Promise<Answer> {
+    return answered(
+      await run(this.env, "validateToken", undefined, async (config, audit) => {
+        const request = parseInput(validateRequest, input);
+        if (request.outcome !== "ok") return request;
+        note(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
+        const overLimit = await tokenLimit(this.env.TOKEN_LIMITER, request.value.Token);
+        if (overLimit) return overLimit;
+        const validated = await validateToken(config, credentialState(config, this.env), request.value);
+        if (validated.outcome !== "ok") return validated;
+        note(audit, { kid: validated.value.kid });
+        return ok({});
+      }),
+    );
   }
 
-  /** `GET /v1/web-channel/verify`, for a `ccmessaging-token` value: the verdict and, when valid, whose session it is. */
+  /** `GET /v1/web-channel/verify`, for a `ccmessaging-token` value: whose session it is. */
   async verifySession(
     value: string,
-  ): Promise<RetCodeBody & { tenantId?: string; channelId?: string; userId?: string }> {
-    const decision = await run(this.env, "verifySession", async (config, audit) => {
-      if (typeof value !== "string" || value === "") {
-        return refuse("credentialMissing", "no ccmessaging-token value");
-      }
-      const verified = await verifySession(config, credentialState(config, this.env), value);
-      if (verified.outcome !== "ok") return verified;
-      const { tenantId, channelId, userId } = verified.value;
-      note(audit, { tenant: tenantId, channelId, userId });
-      return ok({ tenantId, channelId, userId });
-    });
-    return decision.outcome === "ok"
-      ? { ...retCodeBody("ok"), ...decision.value }
-      : retCodeBody(decision.outcome, decision.reason);
+  ): Promise<Answer<{ tenantId: string; channelId: string; userId: string }>> {
+    return answered(
+      await run(this.env, "verifySession", undefined, async (config, audit) => {
+        if (typeof value !== "string" || value === "") {
+          return refuse("credentialMissing", "no ccmessaging-token value");
+        }
+        const verified = await verifySession(config, credentialState(config, this.env), value);
+        if (verified.outcome !== "ok") return verified;
+        const { tenantId, channelId, userId } = verified.value;
+        note(audit, { tenant: tenantId, channelId, userId });
+        return ok({ tenantId, channelId, userId });
+      }),
+    );
   }
 }
 
@@ -132,13 +144,15 @@ export class TokenService extends WorkerEntrypoint<Env> {
  */
 
 /**
- * Runs one call: the configuration, the decision, and its record in the log. A store
- * that failed becomes its refusal (retCode 4 or 13), a bug retCode 4 (its stack logged,
- * never returned); nothing else escapes.
+ * Runs one call: the configuration, the caller's budget, the decision, and its record
+ * in the log. A failure is sorted by the one classifier (src/core/failures.ts) into its
+ * refusal (retCode 4: 503-like, or a bug's 500-like, its stack logged, never returned);
+ * nothing escapes as an exception.
  */
 async function run<T>(
   env: Env,
   method: string,
+  budget: Budget | undefined,
   decide: (config: Config, audit: Audit) => Promise<Decision<T>>,
 ): Promise<Decision<T>> {
   const started = Date.now();
@@ -150,12 +164,13 @@ async function run<T>(
   let decision: Decision<T>;
   try {
     config = await loadConfig(env);
-    decision = await decide(config, audit);
+    const overBudget = budget === undefined ? undefined : await spend(env, budget, SERVICE_BINDING);
+    decision = overBudget ?? (await decide(config, audit));
   } catch (error) {
     decision =
       error instanceof ConfigError
         ? refuse("misconfigured", reportConfigError(env, error))
-        : failureRefusal(error, { requestId });
+        : failureRefusal(error, { requestId, route: `rpc:${method}` });
   }
   note(audit, {
     outcome: decision.outcome,
@@ -179,7 +194,8 @@ async function run<T>(
   return decision;
 }
 
-function orReject<T>(decision: Decision<T>): T {
-  if (decision.outcome !== "ok") throw new RetCodeError(retCodeBody(decision.outcome, decision.reason));
-  return decision.value;
+/** A decision as the caller reads it: `{retCode, message}`, with the value's fields when ok. */
+function answered<T extends object>(decision: Decision<T>): Answer<T> {
+  if (decision.outcome !== "ok") return retCodeBody(decision.outcome, decision.reason) as Answer<T>;
+  return { ...retCodeBody("ok"), ...decision.value } as Answer<T>;
 }

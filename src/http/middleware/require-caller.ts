@@ -4,9 +4,9 @@ import {
   type Caller,
   type Credentials,
   type IssuerOptions,
-  issuanceBudget,
   issuingCaller,
 } from "../../access/callers";
+import { type Budget, spend } from "../../access/rate-limits";
 import type { Decision } from "../../core/decision";
 import type { ApiKeyRing } from "../../crypto/api-keys";
 import { note } from "../../observability/audit";
@@ -24,14 +24,19 @@ export function credentialsOf(request: Request): Credentials {
   };
 }
 
-/** Sets `c.var.caller` once its budget allows, or answers the refusal. */
-async function admit(c: Context<AppEnv>, who: Decision<Caller>, next: () => Promise<void>) {
+/** Sets `c.var.caller` once its budget (if any) allows, or answers the refusal. */
+async function admit(
+  c: Context<AppEnv>,
+  who: Decision<Caller>,
+  budget: Budget | undefined,
+  next: () => Promise<void>,
+) {
   if (who.outcome !== "ok") return answer(c, who);
   const caller = who.value;
   if (caller.kind === "apiKey") note(c.var.audit, { apiKey: caller.index });
   if (caller.kind === "identity")
     note(c.var.audit, { userId: caller.identity.userId, identityIssuer: caller.identity.issuer });
-  const overBudget = await issuanceBudget(c.env.ISSUE_LIMITER, caller);
+  const overBudget = budget === undefined ? undefined : await spend(c.env, budget, caller);
   if (overBudget) return answer(c, overBudget);
   c.set("caller", caller);
   await next();
@@ -39,14 +44,18 @@ async function admit(c: Context<AppEnv>, who: Decision<Caller>, next: () => Prom
 
 /**
  * Requires `Authorization: Bearer <one of API_KEYS>`: the enterprise backend's routes.
- * Each API key has its own budget (ISSUE_LIMITER).
+ * Each API key spends its own `budget` (src/access/rate-limits.ts); a route with none
+ * (a read of this isolate's counters) is held only to the per-address ceiling.
  *
  * @example
- * .delete("/:tokenId", requireApiKey({ apiKeys: config.apiKeys }), handler)
+ * .delete("/:tokenId", requireApiKey({ apiKeys: config.apiKeys, budget: "ends" }), handler)
  */
-export function requireApiKey(options: { readonly apiKeys: ApiKeyRing }): MiddlewareHandler<AppEnv> {
+export function requireApiKey(options: {
+  readonly apiKeys: ApiKeyRing;
+  readonly budget?: Budget;
+}): MiddlewareHandler<AppEnv> {
   return async function requireApiKey(c, next) {
-    return admit(c, await apiKeyCaller(options.apiKeys, credentialsOf(c.req.raw)), next);
+    return admit(c, await apiKeyCaller(options.apiKeys, credentialsOf(c.req.raw)), options.budget, next);
   };
 }
 
@@ -56,6 +65,6 @@ export function requireApiKey(options: { readonly apiKeys: ApiKeyRing }): Middle
  */
 export function requireIssuer(options: IssuerOptions): MiddlewareHandler<AppEnv> {
   return async function requireIssuer(c, next) {
-    return admit(c, await issuingCaller(options, credentialsOf(c.req.raw)), next);
+    return admit(c, await issuingCaller(options, credentialsOf(c.req.raw)), "issuance", next);
   };
 }

@@ -12,13 +12,13 @@ import { requireApiKey } from "../middleware/require-caller";
 
 /**
  * `/v1/revocations`: an enterprise backend ends everything one user holds. API key
- * only, with the API key's budget as issuance has; a signed-in user's identity token
- * cannot call it.
+ * only, spending the key's budget for ends (never its issuance budget); a signed-in
+ * user's identity token cannot call it.
  */
 export function revocationsRoute(config: Config) {
   return new Hono<AppEnv>().post(
     "/",
-    requireApiKey({ apiKeys: config.apiKeys }),
+    requireApiKey({ apiKeys: config.apiKeys, budget: "ends" }),
     limitBody,
     jsonBody(revokeUserRequest),
     async (c) => {

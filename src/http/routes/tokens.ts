@@ -36,7 +36,7 @@ export function tokensRoute(config: Config) {
       note(c.var.audit, { reason: "token issued", kid: config.signingKeys.current.kid });
       return c.json(result.value, 201, NO_STORE);
     })
-    .delete("/:tokenId", requireApiKey({ apiKeys: config.apiKeys }), async (c) => {
+    .delete("/:tokenId", requireApiKey({ apiKeys: config.apiKeys, budget: "ends" }), async (c) => {
       const tokenId = c.req.param("tokenId");
       if (!z.safeParse(tokenIdParam, tokenId).success) {
         return answer(c, refuse("malformedRequest", "tokenId is not a token id"));
