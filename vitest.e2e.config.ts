@@ -7,6 +7,9 @@ export default defineConfig({
     name: "e2e",
     include: ["e2e/**/*.e2e.ts"],
     environment: "node",
+    // One file at a time: each starts its own wrangler dev and Chromium, too much for a
+    // small machine at once, and two free-port probes could pick the same port.
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 90_000,
   },
