@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// `npm run test:e2e`: the playground in a real browser (Debian's Chromium through
+// `npm run test:e2e`: the playground and /docs in a real browser (Debian's Chromium through
 // playwright-core) against `wrangler dev` over HTTPS. Not part of `npm test`.
 export default defineConfig({
   test: {

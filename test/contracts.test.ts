@@ -4,6 +4,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { loadConfig } from "../src/config/config";
 import { answersOf, operations } from "../src/openapi/document";
 import { OUTCOMES } from "../src/outcomes";
+import { REFERENCE_SCRIPT_PATH } from "../src/routes/docs";
 import { bearer, call, callWith, issue, jsonRequest, newIdentity, ORIGIN, VALIDATE_PATH } from "./helpers";
 import { cookieValue, openSession, SESSIONS, withCookie } from "./sessions";
 import { UNSERVED_TENANT } from "./test-env";
@@ -27,6 +28,9 @@ const failingKv = new Proxy(env.TOKENS, {
 });
 const rateLimited: Send = (request) => callWith({ ADDRESS_LIMITER: denyAll }, request);
 const kvDown: Send = (request) => callWith({ TOKENS: failingKv }, request);
+/** Static assets without /docs's script: the build step (scripts/docs-assets.mjs) did not run. */
+const notBuilt: Send = (request) =>
+  callWith({ ASSETS: { fetch: async () => new Response(null, { status: 404 }) } }, request);
 const misconfigured: Send = (request) => callWith({ TOKEN_TTL_SECONDS: "soon" }, request);
 const production: Send = (request) => callWith({ ENVIRONMENT: "production" }, request);
 const overHttp = (request: Request) => new Request(request.url.replace(/^https:/, "http:"), request);
@@ -230,6 +234,14 @@ const scenarios: Record<string, () => Promise<readonly Scenario[]>> = {
   ],
   "get /openapi.json": async () => [["the document", () => get("/openapi.json")]],
   "get /docs": async () => [["the page", () => get("/docs")]],
+  [`get ${REFERENCE_SCRIPT_PATH}`]: async () => {
+    const etag = (await call(get(REFERENCE_SCRIPT_PATH))).headers.get("ETag") ?? "";
+    return [
+      ["the script", () => get(REFERENCE_SCRIPT_PATH)],
+      ["revalidated", () => get(REFERENCE_SCRIPT_PATH, { "If-None-Match": etag })],
+      ["not built", () => get(REFERENCE_SCRIPT_PATH), notBuilt],
+    ];
+  },
   "get /healthz": async () => [["alive", () => get("/healthz")]],
 };
 
