@@ -1,6 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_BINDINGS } from "./test/test-env.ts";
+
+// /docs's script into the static assets: the command wrangler's [build] runs for dev and deploy.
+execFileSync(process.execPath, ["scripts/docs-assets.mjs"], { cwd: import.meta.dirname, stdio: "inherit" });
 
 export default defineConfig({
   test: {

@@ -1,14 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDevCertificates } from "../scripts/dev-cert.mjs";
-
-const root = join(import.meta.dirname, "..");
-const screenshots = join(root, "e2e-screenshots");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+import { launchChromium, screenshots, startWorker } from "./worker";
 
 let server: ChildProcess;
 let browser: Browser;
@@ -16,79 +10,15 @@ let context: BrowserContext;
 let page: Page;
 let origin: string;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** `wrangler dev` over HTTPS, as `npm run dev:https` runs it, on a free port. */
-async function startWorker(): Promise<string> {
-  const certs = ensureDevCertificates();
-  const port = await freePort();
-  server = spawn(
-    process.execPath,
-    [
-      join(root, "node_modules/wrangler/bin/wrangler.js"),
-      "dev",
-      "--var",
-      "ENVIRONMENT:development",
-      // E2E_CONSISTENCY=strict runs the same walk-through on the Durable Object ledger.
-      "--var",
-      `CONSISTENCY:${process.env.E2E_CONSISTENCY ?? "eventual"}`,
-      "--local-protocol",
-      "https",
-      "--https-key-path",
-      join(certs, "localhost-key.pem"),
-      "--https-cert-path",
-      join(certs, "localhost-chain.pem"),
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--persist-to",
-      join(root, ".wrangler", "e2e-state"),
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("wrangler dev did not start")), 60_000);
-    server.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Ready on")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    server.on("exit", (code) => reject(new Error(`wrangler dev exited with ${code}`)));
-  });
-  return `https://localhost:${port}`;
-}
-
 const shot = (name: string) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
 
 beforeAll(async () => {
-  mkdirSync(screenshots, { recursive: true });
-  origin = await startWorker();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // As this machine's probe starts it: no sandbox as root, nothing that phones home.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  ({ origin, server } = await startWorker({
+    state: "e2e-state",
+    // E2E_CONSISTENCY=strict runs the same walk-through on the Durable Object ledger.
+    vars: [`CONSISTENCY:${process.env.E2E_CONSISTENCY ?? "eventual"}`],
+  }));
+  browser = await launchChromium();
   // The local CA is not in Chromium's store; the certificate is still real TLS.
   context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 900 } });
   page = await context.newPage();

@@ -3,6 +3,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config/config";
 import { OUTCOMES } from "../src/core/outcomes";
+import { REFERENCE_SCRIPT_PATH } from "../src/http/routes/docs";
 import { answersOf, operations } from "../src/openapi/document";
 import { faultyKv } from "./faults";
 import { bearer, call, callWith, issue, jsonRequest, newIdentity, ORIGIN, VALIDATE_PATH } from "./helpers";
@@ -23,6 +24,9 @@ const denyAll = { limit: async () => ({ success: false }) };
 const failingKv = faultyKv(["get", "put"], "unavailable");
 const rateLimited: Send = (request) => callWith({ ADDRESS_LIMITER: denyAll }, request);
 const kvDown: Send = (request) => callWith({ TOKENS: failingKv }, request);
+/** Static assets without /docs's script: the build step (scripts/docs-assets.mjs) did not run. */
+const notBuilt: Send = (request) =>
+  callWith({ ASSETS: { fetch: async () => new Response(null, { status: 404 }) } }, request);
 const misconfigured: Send = (request) => callWith({ TOKEN_TTL_SECONDS: "soon" }, request);
 const production: Send = (request) => callWith({ ENVIRONMENT: "production" }, request);
 const overHttp = (request: Request) => new Request(request.url.replace(/^https:/, "http:"), request);
@@ -226,6 +230,14 @@ const scenarios: Record<string, () => Promise<readonly Scenario[]>> = {
   ],
   "get /openapi.json": async () => [["the document", () => get("/openapi.json")]],
   "get /docs": async () => [["the page", () => get("/docs")]],
+  [`get ${REFERENCE_SCRIPT_PATH}`]: async () => {
+    const etag = (await call(get(REFERENCE_SCRIPT_PATH))).headers.get("ETag") ?? "";
+    return [
+      ["the script", () => get(REFERENCE_SCRIPT_PATH)],
+      ["revalidated", () => get(REFERENCE_SCRIPT_PATH, { "If-None-Match": etag })],
+      ["not built", () => get(REFERENCE_SCRIPT_PATH), notBuilt],
+    ];
+  },
   "get /healthz": async () => [["alive", () => get("/healthz")]],
 };
 

@@ -226,19 +226,17 @@ describe("7. API-key guessing is a security event", () => {
 });
 
 describe("8. /docs and every answer carry a Content-Security-Policy", () => {
-  it("/docs pins its one script with Subresource Integrity and allows only it", async () => {
+  it("/docs loads its one script from this origin and allows nothing else", async () => {
     const page = await call(new Request("https://edge.test/docs"));
     const html = await page.text();
-    const script =
-      /<script src="([^"]+)" integrity="(sha384-[A-Za-z0-9+/=]{64})" crossorigin="anonymous"><\/script>/.exec(
-        html,
-      );
-    expect(script).not.toBeNull();
+    const script = /<script src="([^"]+)"><\/script>/.exec(html);
+    expect(script?.[1]).toMatch(/^\/docs\/[\w.-]+\.js$/);
     const policy = page.headers.get("Content-Security-Policy") ?? "";
     expect(policy).toContain("default-src 'none'");
-    expect(policy).toContain(`script-src ${script?.[1]}`);
+    expect(policy).toContain("script-src 'self';");
     expect(policy).toContain("frame-ancestors 'none'");
     expect(policy).not.toContain("unsafe-eval");
+    expect(policy).not.toMatch(/https?:/);
   });
 
   it("/playground has its own policy: its own origin only", async () => {

@@ -1,20 +1,32 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { devDependencies } from "../../../package.json";
 import type { Config } from "../../config/config";
 import { openApiDocument } from "../../openapi/document";
 import type { Operation } from "../../openapi/operation";
+import { answer } from "../answer";
 import type { AppEnv } from "../app-env";
-import { docsPolicy } from "../content-security";
+import { DOCS_POLICY } from "../content-security";
 
 /**
- * Scalar's standalone bundle, one exact file of one exact version, pinned by Subresource
- * Integrity: if the CDN ever serves other bytes, the browser refuses to run them. The hash
- * is of `dist/browser/standalone.js` in the npm tarball of @scalar/api-reference@1.72.1
- * (`npm pack`, then `openssl dgst -sha384 -binary | openssl base64 -A`); jsDelivr serves
- * an explicit file path byte for byte.
+ * Scalar's standalone bundle, served from this Worker's static assets (no CDN): copied from
+ * node_modules into public/docs by scripts/docs-assets.mjs, under the version package.json
+ * pins exactly (and package-lock.json by hash). The version is in the path, so the file
+ * behind a path never changes and browsers may keep it for good.
  */
-const REFERENCE_SCRIPT =
-  "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js";
-const REFERENCE_SCRIPT_INTEGRITY = "sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK";
+export const REFERENCE_SCRIPT_PATH = `/docs/scalar-api-reference-${devDependencies["@scalar/api-reference"]}.js`;
+
+/**
+ * Scalar's configuration: nothing that reaches beyond this origin. Its defaults would load
+ * fonts from fonts.scalar.com, offer "Ask AI" (Scalar's servers) and developer tools on
+ * localhost, and a button that opens the document in client.scalar.com.
+ */
+const REFERENCE_CONFIGURATION = JSON.stringify({
+  withDefaultFonts: false,
+  agent: { disabled: true },
+  showDeveloperTools: "never",
+  hideClientButton: true,
+  mcp: { disabled: true },
+});
 
 /** The interactive reference: Scalar, loaded by the browser, reading /openapi.json. */
 const REFERENCE_PAGE = `<!doctype html>
@@ -26,19 +38,33 @@ const REFERENCE_PAGE = `<!doctype html>
 </head>
 <body>
 <noscript>The API reference needs JavaScript; the document itself is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-<script id="api-reference" data-url="/openapi.json"></script>
-<script src="${REFERENCE_SCRIPT}" integrity="${REFERENCE_SCRIPT_INTEGRITY}" crossorigin="anonymous"></script>
+<script id="api-reference" data-url="/openapi.json" data-configuration='${REFERENCE_CONFIGURATION}'></script>
+<script src="${REFERENCE_SCRIPT_PATH}"></script>
 </body>
 </html>`;
 
 const PAGE_HEADERS = {
   "Cache-Control": "public, max-age=300",
-  "Content-Security-Policy": docsPolicy(REFERENCE_SCRIPT),
+  "Content-Security-Policy": DOCS_POLICY,
 };
+
+/** A year, immutable: a new version of the script is a new path. */
+const SCRIPT_CACHE_CONTROL = "public, max-age=31536000, immutable";
+
+/** The script, from the static assets; the binding answers conditional requests (ETag). */
+async function referenceScript(c: Context<AppEnv>): Promise<Response> {
+  const fetched = await c.env.ASSETS.fetch(c.req.raw);
+  // Absent only if the build step did not run: this service's 404, not the binding's empty one.
+  if (fetched.status === 404) return answer(c, "notFound");
+  // The binding's headers are immutable, and its Cache-Control asks to revalidate every time.
+  const response = new Response(fetched.body, fetched);
+  response.headers.set("Cache-Control", SCRIPT_CACHE_CONTROL);
+  return response;
+}
 
 /**
  * `GET /openapi.json` (OpenAPI 3.1, generated from the zod schemas) and, unless DOCS=off,
- * `GET /docs`.
+ * `GET /docs` with its script.
  */
 export function docsRoute(config: Config) {
   let document: ReturnType<typeof openApiDocument> | undefined;
@@ -46,7 +72,10 @@ export function docsRoute(config: Config) {
     document ??= openApiDocument(config);
     return c.json(document, 200, { "Cache-Control": "public, max-age=300" });
   });
-  if (config.docs) route.get("/docs", (c) => c.html(REFERENCE_PAGE, 200, PAGE_HEADERS));
+  if (config.docs)
+    route
+      .get("/docs", (c) => c.html(REFERENCE_PAGE, 200, PAGE_HEADERS))
+      .get(REFERENCE_SCRIPT_PATH, referenceScript);
   return route;
 }
 
@@ -68,6 +97,26 @@ export const docsOperations = (config: Config): readonly Operation[] => [
           security: "none",
           success: { 200: { description: "The page" } },
           refusals: [],
+        } as const,
+        {
+          method: "get",
+          path: REFERENCE_SCRIPT_PATH,
+          summary: "The interactive reference's script",
+          description:
+            "Scalar's standalone bundle, from this Worker's static assets; its version is in the path.",
+          security: "none",
+          success: {
+            200: {
+              description: "JavaScript",
+              headers: {
+                "Cache-Control": `${SCRIPT_CACHE_CONTROL}: the bytes behind this path never change`,
+                ETag: "Names these bytes, for If-None-Match",
+              },
+            },
+            304: { description: "Not modified (If-None-Match)" },
+          },
+          // Only where the build step (scripts/docs-assets.mjs) did not run.
+          refusals: ["notFound"],
         } as const,
       ]
     : []),
