@@ -8,7 +8,9 @@ execFileSync(process.execPath, ["scripts/docs-assets.mjs"], { cwd: import.meta.d
 
 export default defineConfig({
   test: {
-    // The Worker logs a line per request: shown only for a test that fails.
+    // What a person reads: a dot per test, then the failures in full and a summary. The
+    // Worker logs a line per request: shown only for a test that fails.
+    reporters: ["dot"],
     silent: "passed-only",
     projects: [
       {

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { SHORT_STORE_DEADLINE } from "./faults";
 import {
   bearer,
   call,
@@ -168,7 +169,7 @@ describe("the ledger failing fails closed", () => {
       const { token } = await issue(identity, {}, strict());
       const value = cookieValue(await openSession(newIdentity(), "web-1", strict()));
       const failing: Send = (request) =>
-        callWith({ CONSISTENCY: "strict", LEDGER: failingLedger(fault) }, request);
+        callWith({ CONSISTENCY: "strict", LEDGER: failingLedger(fault), ...SHORT_STORE_DEADLINE }, request);
       const answers = await Promise.all([
         failing(jsonRequest(VALIDATE_PATH, { Token: token, ...identity })),
         failing(jsonRequest("/v1/tokens", newIdentity(), { headers: bearer() })),
