@@ -4,7 +4,7 @@
  * per-request work, run `n` times in a loop inside workerd, so that a cost of a few
  * microseconds can be measured without the noise of whole requests.
  */
-import { replaceControlCharacters } from "../src/core/text";
+import { replaceForbiddenCharacters } from "../src/core/text";
 import { describeCaller } from "../src/observability/address-class";
 import { logAsJsonText, logEvent } from "../src/observability/log";
 import { pseudonymise } from "../src/observability/pseudonym";
@@ -41,7 +41,7 @@ function objectForIn(fieldsGiven: Record<string, unknown>) {
   const line: Record<string, unknown> = { level: "info", event: "request" };
   for (const name in fieldsGiven) {
     const value = fieldsGiven[name];
-    if (value !== undefined) line[name] = typeof value === "string" ? replaceControlCharacters(value) : value;
+    if (value !== undefined) line[name] = typeof value === "string" ? replaceForbiddenCharacters(value) : value;
   }
   return line;
 }
@@ -52,7 +52,7 @@ function textByHand(fieldsGiven: Record<string, unknown>) {
   for (const name in fieldsGiven) {
     const value = fieldsGiven[name];
     if (value === undefined) continue;
-    line += `,"${name}":${JSON.stringify(typeof value === "string" ? replaceControlCharacters(value) : value)}`;
+    line += `,"${name}":${JSON.stringify(typeof value === "string" ? replaceForbiddenCharacters(value) : value)}`;
   }
   return `${line}}`;
 }
@@ -91,7 +91,7 @@ export const VARIANTS: Record<string, () => unknown> = {
     const line: Record<string, unknown> = { level: "info", event: "request" };
     for (const [name, value] of Object.entries(fields())) {
       if (value !== undefined)
-        line[name] = typeof value === "string" ? replaceControlCharacters(value) : value;
+        line[name] = typeof value === "string" ? replaceForbiddenCharacters(value) : value;
     }
     sink = line;
   },

@@ -24,7 +24,7 @@ const bindings = {
 // from one address.
 const LIMIT = { simple: { limit: 1_000_000_000, period: 60 } };
 const ratelimits = Object.fromEntries(
-  ["ISSUE_LIMITER", "END_LIMITER", "TOKEN_LIMITER", "ADDRESS_LIMITER"].map((name, i) => [
+  ["ISSUE_LIMITER", "END_LIMITER", "TOKEN_LIMITER", "SESSION_LIMITER", "ADDRESS_LIMITER"].map((name, i) => [
     name,
     { namespace_id: String(9000 + i), ...LIMIT },
   ]),

@@ -13,6 +13,8 @@ interface Env {
   VALIDATE_PATH?: string;
   SESSION_TTL_SECONDS?: string;
   SESSION_MAX_LIFETIME_SECONDS?: string;
+  /** Comma-separated channel ids a session may be opened for (unset: any). */
+  CHANNEL_IDS?: string;
   COOKIE_SAME_SITE?: string;
   COOKIE_HTTP_ONLY?: string;
   COOKIE_PARTITIONED?: string;

@@ -107,7 +107,7 @@ describe("5. ids and names: no control characters; X-CEC-* values percent-encode
       expect(response.status).toBe(400);
       expect(await response.json()).toEqual({
         retCode: 1,
-        message: `malformed request: ${field} must not contain control characters`,
+        message: `malformed request: ${field} must not contain control or invisible formatting characters`,
       });
     },
   );
@@ -121,7 +121,7 @@ describe("5. ids and names: no control characters; X-CEC-* values percent-encode
     expect(session.status).toBe(400);
     expect(await session.json()).toEqual({
       retCode: 1,
-      message: "malformed request: channelId must not contain control characters",
+      message: "malformed request: channelId must not contain control or invisible formatting characters",
     });
   });
 

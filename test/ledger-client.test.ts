@@ -162,7 +162,12 @@ describe("LedgerClient", () => {
     expect(await client.openSession(session, token, unlimited())).toBe("ok");
     const presented = { ...session, tokenRef: token.ref, createTime: Date.now() - 2_000 };
     expect(await client.checkSession(presented)).toBe("ok");
-    await client.endSession({ ...session, now: Date.now() });
+    await client.endSession({
+      ...session,
+      now: Date.now(),
+      tokenRef: token.ref,
+      keepUntil: nowSeconds() + 600,
+    });
     expect(await client.checkSession(presented)).toBe("ended");
     const now = nowSeconds();
     expect(await client.revokeUser(token, { now, keepUntil: revocationKeepUntil(now) })).toBe(now);
@@ -249,7 +254,8 @@ describe("ledger failures are sorted by what they are", () => {
         revokeUser: () => broken.revokeUser(user, { now, keepUntil: now + 60 }),
         openSession: () => broken.openSession(session, token, unlimited()),
         checkSession: () => broken.checkSession({ ...session, tokenRef: "ref", createTime: Date.now() }),
-        endSession: () => broken.endSession({ ...session, now: Date.now() }),
+        endSession: () =>
+          broken.endSession({ ...session, now: Date.now(), tokenRef: "ref", keepUntil: nowSeconds() + 60 }),
       };
       await expect(calls[method]?.()).rejects.toBeInstanceOf(Unavailable);
     },

@@ -3,7 +3,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Base64url } from "../src/crypto/encoding";
 import { migrate, SCHEMA_VERSION } from "../src/state/ledger/ledger-schema";
-import { LEDGER_CLEANUP_INTERVAL_SECONDS, TokenLedger } from "../src/state/ledger/token-ledger";
+import {
+  LEDGER_CLEANUP_INTERVAL_SECONDS,
+  MAX_SESSIONS_PER_USER,
+  TokenLedger,
+} from "../src/state/ledger/token-ledger";
 
 /** The real TokenLedger class, one fresh object per test: plain stub calls through env.LEDGER. */
 const freshLedger = () => env.LEDGER.get(env.LEDGER.idFromName(`test-${crypto.randomUUID()}`));
@@ -194,6 +198,28 @@ describe("TokenLedger: user revocation", () => {
 });
 
 describe("TokenLedger: sessions", () => {
+  it(`a user keeps at most ${MAX_SESSIONS_PER_USER} session rows: opening one more drops the oldest`, async () => {
+    const { ledger, token } = await ledgerWithToken();
+    const opened = [];
+    for (let channel = 0; channel < MAX_SESSIONS_PER_USER + 4; channel += 1) {
+      const session = {
+        ...(await sessionOf(token, `channel-${channel}`)),
+        keepUntil: nowSeconds() + HOUR + channel,
+      };
+      expect(await ledger.openSession(session, token, unlimited())).toBe("ok");
+      opened.push(session);
+    }
+    expect(await count(ledger, "sessions")).toBe(MAX_SESSIONS_PER_USER);
+    for (const [index, session] of opened.entries()) {
+      expect(await ledger.checkSession(presented(session, token))).toBe(index < 4 ? "unknown" : "ok");
+    }
+    // Another user of the same shard keeps theirs.
+    const other = newToken();
+    await ledger.recordIssued(live(other));
+    const theirs = await openedSession(ledger, other);
+    expect(await ledger.checkSession(presented(theirs, other))).toBe("ok");
+  });
+
   it("opening counts a use and makes the session live; checking it is ok", async () => {
     const { ledger, token } = await ledgerWithToken();
     const session = await sessionOf(token);
@@ -230,19 +256,31 @@ describe("TokenLedger: sessions", () => {
     expect(await ledger.checkSession(presented(newer, token))).toBe("ok");
   });
 
-  it("ending is final, ends only that session, and a newer session's end does not revive the old", async () => {
+  it("ending is final and ends the session's token; another token's newer session is left alone", async () => {
     const { ledger, token } = await ledgerWithToken();
     const session = await openedSession(ledger, token);
-    await ledger.endSession({ key: session.key, sid: session.sid, now: Date.now() });
+    const end = (ended: typeof session, opener: ReturnType<typeof newToken>) =>
+      ledger.endSession({
+        key: ended.key,
+        sid: ended.sid,
+        now: Date.now(),
+        tokenRef: opener.ref,
+        keepUntil: nowSeconds() + HOUR,
+      });
+    await end(session, token);
     expect(await ledger.checkSession(presented(session, token))).toBe("ended");
-    await ledger.endSession({ key: session.key, sid: session.sid, now: Date.now() }); // idempotent
+    expect(await ledger.useToken(token, unlimited())).toBe("revoked");
+    await end(session, token); // idempotent
     expect(await ledger.checkSession(presented(session, token))).toBe("ended");
 
-    const newer = await openedSession(ledger, token);
-    // Ending with the old sid leaves the newer session alone.
-    await ledger.endSession({ key: session.key, sid: session.sid, now: Date.now() });
-    expect(await ledger.checkSession(presented(newer, token))).toBe("ok");
-    expect(await ledger.checkSession(presented(session, token))).toBe("replaced");
+    // The same user signs in again: another token opens a newer session of the same key.
+    const other = newToken({ tenant: token.tenant, user: token.user });
+    await ledger.recordIssued(live(other));
+    const newer = await openedSession(ledger, other);
+    expect(newer.key).toBe(session.key);
+    // Ending with the old cookie again leaves the newer session alone.
+    await end(session, token);
+    expect(await ledger.checkSession(presented(newer, other))).toBe("ok");
   });
 
   it("two concurrent opens for one key leave exactly one live session (repeated)", async () => {

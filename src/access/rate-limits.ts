@@ -1,6 +1,7 @@
 import { type Refusal, refuse } from "../core/decision";
 import { sha256Base64url } from "../crypto/encoding";
 import { logEvent } from "../observability/log";
+import { userRefOf } from "../state/keys";
 import type { Caller } from "./callers";
 
 /**
@@ -34,6 +35,18 @@ export async function rateLimit(
  */
 export async function tokenLimit(limiter: RateLimit, token: string): Promise<Refusal | undefined> {
   return rateLimit(limiter, `token:${await sha256Base64url(token)}`, "TOKEN_LIMITER");
+}
+
+/**
+ * One session opened by a user (tenant and user id, hashed; never the ids): a budget of
+ * its own (SESSION_LIMITER), spent once the token that opens it has verified, so that
+ * nobody but the user can spend it, and a user cannot fill storage with sessions.
+ */
+export async function sessionOpenLimit(
+  limiter: RateLimit,
+  user: { tenantSpaceId: string; userId: string },
+): Promise<Refusal | undefined> {
+  return rateLimit(limiter, `session-user:${await userRefOf(user)}`, "SESSION_LIMITER");
 }
 
 /**

@@ -11,6 +11,7 @@ const REQUIRED = {
   LEDGER: { table: "[[durable_objects.bindings]]", method: "idFromName", modes: ["strict"] },
   ISSUE_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
   END_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
+  SESSION_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
   TOKEN_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
   ADDRESS_LIMITER: { table: "[[ratelimits]]", method: "limit", modes: ["eventual", "strict"] },
 } as const satisfies Record<string, { table: string; method: string; modes: readonly ConsistencyMode[] }>;

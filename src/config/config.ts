@@ -56,6 +56,8 @@ export interface SessionConfig {
   readonly ttlSeconds: number;
   /** The absolute lifetime, from `createTime`: renewal never moves a session's expiry past it. */
   readonly maxLifetimeSeconds: number;
+  /** CHANNEL_IDS: the channels a session may be opened for; undefined = any channel. */
+  readonly channelIds: ReadonlySet<string> | undefined;
   readonly cookie: {
     readonly sameSite: "Strict" | "Lax" | "None";
     readonly httpOnly: boolean;
@@ -220,6 +222,7 @@ async function build(
     session: {
       ttlSeconds: parsed.SESSION_TTL_SECONDS,
       maxLifetimeSeconds: parsed.SESSION_MAX_LIFETIME_SECONDS,
+      channelIds: parsed.CHANNEL_IDS === undefined ? undefined : new Set(parsed.CHANNEL_IDS),
       cookie: {
         sameSite: parsed.COOKIE_SAME_SITE,
         httpOnly: parsed.COOKIE_HTTP_ONLY,

@@ -8,6 +8,7 @@ import {
   SESSION_TTL_MAX_SECONDS,
   TOKEN_TTL_MAX_SECONDS,
 } from "../core/constants";
+import { FORBIDDEN_CHARACTER } from "../core/text";
 import { parseSigningKeys, type RawSigningKey } from "../crypto/signing-keys";
 
 /**
@@ -69,6 +70,7 @@ export interface ConfigEnv {
   VALIDATE_PATH?: unknown;
   SESSION_TTL_SECONDS?: unknown;
   SESSION_MAX_LIFETIME_SECONDS?: unknown;
+  CHANNEL_IDS?: unknown;
   COOKIE_SAME_SITE?: unknown;
   COOKIE_HTTP_ONLY?: unknown;
   COOKIE_PARTITIONED?: unknown;
@@ -88,6 +90,7 @@ export interface ConfigEnv {
   LEDGER?: unknown;
   ISSUE_LIMITER?: unknown;
   END_LIMITER?: unknown;
+  SESSION_LIMITER?: unknown;
   TOKEN_LIMITER?: unknown;
   ADDRESS_LIMITER?: unknown;
 }
@@ -178,6 +181,25 @@ const variables = {
   SESSION_MAX_LIFETIME_SECONDS: {
     schema: wholeNumber(KV_MIN_TTL_SECONDS, SESSION_MAX_LIFETIME_MAX_SECONDS, 43_200),
     expected: `must be a whole number from ${KV_MIN_TTL_SECONDS} to ${SESSION_MAX_LIFETIME_MAX_SECONDS}`,
+  },
+  CHANNEL_IDS: {
+    schema: z.pipe(
+      optionalText,
+      z.optional(
+        z.pipe(
+          z.transform(csv),
+          z
+            .array(
+              z.string().check(
+                z.maxLength(MAX_ID_LENGTH),
+                z.refine((channel) => !FORBIDDEN_CHARACTER.test(channel)),
+              ),
+            )
+            .check(z.minLength(1)),
+        ),
+      ),
+    ),
+    expected: `must be a comma-separated list of channel ids (at most ${MAX_ID_LENGTH} characters each, no control or invisible formatting characters), or unset for any channel`,
   },
   COOKIE_SAME_SITE: {
     schema: z.pipe(

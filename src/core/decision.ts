@@ -9,6 +9,8 @@ export type SecurityEventKind =
   | "unknown_kid"
   /** A `ccmessaging-token` value that is not one we made. */
   | "forged_session_value"
+  /** Several `ccmessaging-token` values we made, presented at once: which one is the visitor's cannot be told. */
+  | "ambiguous_session_value"
   /** A revoked token, or a token or session of a revoked user. */
   | "revoked_token_presented"
   /** An identity token issued at or before its user's revocation, presented to get a token. */

@@ -1,17 +1,17 @@
 import * as z from "zod/mini";
 import { MAX_ID_LENGTH, MAX_TOKEN_LENGTH, MAX_USER_NAME_LENGTH, TOKEN_TTL_MAX_SECONDS } from "./constants";
 import { type Decision, ok, refuse } from "./decision";
-import { CONTROL_CHARACTER } from "./text";
+import { FORBIDDEN_CHARACTER } from "./text";
 
 /** A required, non-empty string of bounded length. */
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
-const NO_CONTROL_CHARACTERS = "must not contain control characters";
+const NO_FORBIDDEN_CHARACTERS = "must not contain control or invisible formatting characters";
 
-/** An id or a name: bounded text without control characters. */
+/** An id or a name: bounded text without control or invisible formatting characters (src/core/text.ts). */
 const label = (max: number) =>
   text(max).check(
-    z.refine((value) => !CONTROL_CHARACTER.test(value), { message: NO_CONTROL_CHARACTERS, abort: true }),
+    z.refine((value) => !FORBIDDEN_CHARACTER.test(value), { message: NO_FORBIDDEN_CHARACTERS, abort: true }),
   );
 
 /**

@@ -1,12 +1,21 @@
 /**
- * C0 and C1 controls, DEL, the line and paragraph separators, and unpaired surrogates:
- * none belongs in an id, a name or a log line, and each can break a header, forge a log
- * line, drive a terminal or fail to encode as UTF-8.
+ * What no id, name or log line may hold:
+ * - control characters: C0 and C1 controls, DEL, the line and paragraph separators, and
+ *   unpaired surrogates; each can break a header, forge a log line, drive a terminal or
+ *   fail to encode as UTF-8;
+ * - invisible formatting characters (Unicode `Cf`): bidirectional overrides and isolates
+ *   (U+202A–U+202E, U+2066–U+2069), marks (U+200E, U+200F, U+061C), zero-width spaces
+ *   and joiners of words (U+200B, U+2060, U+FEFF), soft hyphens and the like. They are
+ *   invisible where a name is shown (CEC's agent console, a log viewer) and can make one
+ *   id read as another.
+ * Kept: U+200C ZERO WIDTH NON-JOINER and U+200D ZERO WIDTH JOINER, which Persian, Arabic
+ * and Indic scripts need to spell names at all, and emoji sequences use; neither reorders
+ * text.
  */
-export const CONTROL_CHARACTER = /[\p{Cc}\p{Cs}\u2028\u2029]/u;
-const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, "gu");
+export const FORBIDDEN_CHARACTER = /[\p{Cc}\p{Cs}\u2028\u2029]|(?![\u200c\u200d])\p{Cf}/u;
+const FORBIDDEN_CHARACTERS = new RegExp(FORBIDDEN_CHARACTER.source, "gu");
 
-/** Each control character becomes U+FFFD, the replacement character. */
-export function replaceControlCharacters(text: string): string {
-  return CONTROL_CHARACTER.test(text) ? text.replace(CONTROL_CHARACTERS, "\uFFFD") : text;
+/** Each forbidden character becomes U+FFFD, the replacement character (for log lines). */
+export function replaceForbiddenCharacters(text: string): string {
+  return FORBIDDEN_CHARACTER.test(text) ? text.replace(FORBIDDEN_CHARACTERS, "\uFFFD") : text;
 }

@@ -6,19 +6,25 @@ import type { SessionConfig } from "../config/config";
 const SESSION_COOKIE = "ccmessaging-token";
 
 /**
- * The credential as presented: the `ccmessaging-token` cookie, or (CEC's REST variant)
- * a `ccmessaging-token` request header. Returned raw, still URL-encoded: decoding is
- * the verifier's first step, as in Huawei's "Web Channel Interface Authentication".
+ * The credential as presented: every `ccmessaging-token` cookie (a browser sends several
+ * when another site of the same domain set one with a more specific path), and (CEC's
+ * REST variant) a `ccmessaging-token` request header. Returned raw, still URL-encoded,
+ * each value once: decoding is the verifier's first step, as in Huawei's "Web Channel
+ * Interface Authentication", and the verifier chooses among them
+ * (src/domain/sessions/sessions.ts).
  */
-export function presentedSessionValue(request: Request): string | undefined {
+export function presentedSessionValues(request: Request): string[] {
+  const values: string[] = [];
   for (const pair of (request.headers.get("Cookie") ?? "").split(";")) {
     const separator = pair.indexOf("=");
     if (separator > 0 && pair.slice(0, separator).trim() === SESSION_COOKIE) {
       const value = pair.slice(separator + 1).trim();
-      if (value) return value;
+      if (value) values.push(value);
     }
   }
-  return request.headers.get(SESSION_COOKIE)?.trim() || undefined;
+  const header = request.headers.get(SESSION_COOKIE)?.trim();
+  if (header) values.push(header);
+  return [...new Set(values)];
 }
 
 /**

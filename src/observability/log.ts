@@ -1,4 +1,4 @@
-import { replaceControlCharacters } from "../core/text";
+import { replaceForbiddenCharacters } from "../core/text";
 
 /**
  * Structured log lines: Workers Logs (`observability` in wrangler.toml) indexes the
@@ -20,11 +20,11 @@ export function logAsJsonText(enabled: boolean) {
 
 export function logEvent(level: LogLevel, event: string, fields: Record<string, unknown> = {}) {
   const fieldsPresent: Record<string, unknown> = { level, event };
-  // No control character reaches a line, whatever a field holds. Absent fields are left
+  // No control or invisible formatting character reaches a line, whatever a field holds. Absent fields are left
   // out rather than logged as undefined: smaller lines, less to format.
   for (const [name, value] of Object.entries(fields)) {
     if (value !== undefined) {
-      fieldsPresent[name] = typeof value === "string" ? replaceControlCharacters(value) : value;
+      fieldsPresent[name] = typeof value === "string" ? replaceForbiddenCharacters(value) : value;
     }
   }
   const line = asJsonText ? JSON.stringify(fieldsPresent) : fieldsPresent;

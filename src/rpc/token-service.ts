@@ -128,7 +128,7 @@ export class TokenService extends WorkerEntrypoint<Env> {
         if (typeof value !== "string" || value === "") {
           return refuse("credentialMissing", "no ccmessaging-token value");
         }
-        const verified = await verifySession(config, credentialState(config, this.env), value);
+        const verified = await verifySession(config, credentialState(config, this.env), [value]);
         if (verified.outcome !== "ok") return verified;
         const { tenantId, channelId, userId } = verified.value;
         note(audit, { tenant: tenantId, channelId, userId });

@@ -32,21 +32,31 @@ export interface OpenedSession {
 /** The session's hard end, in ms: `createTime` plus SESSION_MAX_LIFETIME_SECONDS. */
 const hardEnd = (config: Config, createTime: number) => createTime + config.session.maxLifetimeSeconds * 1000;
 
+/** What opening a session may spend: the user's budget, asked once the token has verified. */
+export type SessionBudget = (user: { tenantSpaceId: string; userId: string }) => Promise<Refusal | undefined>;
+
 /**
  * Opens a web-channel session for a visitor whose token passes exactly the checks of
- * the validate endpoint (and counts as one of its uses). Replaces any earlier session of
- * the same (tenant, channel, user). The session remembers its token (`tokenRef`):
- * revoking the token ends the session. A value too long for a cookie is refused here,
- * before anything is stored, never at a later verification.
+ * the validate endpoint (and counts as one of its uses), for a channel CHANNEL_IDS
+ * allows, within the user's budget of opens. Replaces any earlier session of the same
+ * (tenant, channel, user). The session remembers its token (`tokenRef`): revoking the
+ * token ends the session. A value too long for a cookie is refused here, before
+ * anything is stored, never at a later verification.
  */
 export async function openSession(
   config: Config,
   state: CredentialState,
   request: ValidateRequest & { channelId: string },
-  nowMs = Date.now(),
+  { budget, nowMs = Date.now() }: { budget?: SessionBudget; nowMs?: number } = {},
 ): Promise<Decision<OpenedSession>> {
+  const { channelIds } = config.session;
+  if (channelIds !== undefined && !channelIds.has(request.channelId)) {
+    return refuse("channelNotAllowed", "channelId is not in CHANNEL_IDS");
+  }
   const check = await checkToken(config, request);
   if (check.outcome !== "ok") return check;
+  const overBudget = await budget?.(request);
+  if (overBudget) return overBudget;
   const claims: SessionClaims = {
     tenantId: request.tenantSpaceId,
     channelId: request.channelId,
@@ -71,17 +81,38 @@ export async function openSession(
 }
 
 /**
- * Verifies a presented `ccmessaging-token` value: decoding and MAC first (a forged
+ * The one value we made among those presented (a request may carry several
+ * `ccmessaging-token` cookies): a value whose MAC does not verify is skipped; exactly one
+ * that does is the visitor's; two or more are refused as ambiguous, since a sibling site
+ * could have planted one to pin the visitor to another session. With none, the first
+ * value's refusal.
+ */
+async function presentedSession(config: Config, values: readonly string[]): Promise<Decision<SessionClaims>> {
+  const decoded = await Promise.all(values.map((value) => decodeSessionValue(config.sessionKeys, value)));
+  // A genuine value of an earlier version verifies too: it is answered "expired" on its own.
+  const genuine = decoded.filter(
+    (decision) => decision.outcome === "ok" || decision.securityEvent !== "forged_session_value",
+  );
+  if (genuine.length > 1) {
+    return refuse("tokenInvalid", "more than one valid ccmessaging-token presented", {
+      securityEvent: "ambiguous_session_value",
+    });
+  }
+  return genuine[0] ?? decoded[0] ?? refuse("credentialMissing", "no ccmessaging-token cookie or header");
+}
+
+/**
+ * Verifies the presented `ccmessaging-token` value(s): decoding and MAC first (a forged
  * value never reaches the state), then both expiries and the epoch, then the state:
  * ended, replaced, its token revoked, its user revoked. Store failures throw.
  */
 export async function verifySession(
   config: Config,
   state: CredentialState,
-  value: string,
+  values: readonly string[],
   nowMs = Date.now(),
 ): Promise<Decision<SessionClaims>> {
-  const decoded = await decodeSessionValue(config.sessionKeys, value);
+  const decoded = await presentedSession(config, values);
   if (decoded.outcome !== "ok") return decoded;
   const claims = decoded.value;
   const toleranceMs = config.clockToleranceSeconds * 1000;
@@ -131,18 +162,19 @@ export async function renewSession(
 }
 
 /**
- * Ends the session a presented value names, for good: what matters is that the value is
- * ours, of this epoch and still alive. A newer session of the same (tenant, channel, user)
- * is left alone. Returns the ended session's claims, or undefined when there was nothing
- * to end.
+ * Ends the session the presented value(s) name, for good, and the token that opened it
+ * (it opens and validates nothing more): what matters is that the value is ours, of this
+ * epoch and still alive. A newer session of the same (tenant, channel, user), opened with
+ * another token, is left alone. Returns the ended session's claims, or undefined when
+ * there was nothing to end (or the values were ambiguous).
  */
 export async function endSession(
   config: Config,
   state: CredentialState,
-  value: string,
+  values: readonly string[],
   nowMs = Date.now(),
 ): Promise<SessionClaims | undefined> {
-  const decoded = await decodeSessionValue(config.sessionKeys, value);
+  const decoded = await presentedSession(config, values);
   if (decoded.outcome !== "ok") return undefined;
   const claims = decoded.value;
   const toleranceMs = config.clockToleranceSeconds * 1000;

@@ -6,11 +6,11 @@ import type { OpenedSession } from "../../domain/sessions/sessions";
 import { note } from "../../observability/audit";
 import { answer } from "../answer";
 import type { AppEnv } from "../app-env";
-import { presentedSessionValue, setSessionCookie } from "../session-cookie";
+import { presentedSessionValues, setSessionCookie } from "../session-cookie";
 
 export interface RequireSessionOptions {
   /** Decides a presented `ccmessaging-token` value (src/domain/sessions/sessions.ts `verifySession`). */
-  readonly verify: (c: Context<AppEnv>, value: string) => Promise<Decision<SessionClaims>>;
+  readonly verify: (c: Context<AppEnv>, values: readonly string[]) => Promise<Decision<SessionClaims>>;
   /** A renewed session when one is due, else undefined (`renewSession`). */
   readonly renew: (claims: SessionClaims) => Promise<OpenedSession | undefined>;
   /** The cookie's attributes, for the renewed cookie. */
@@ -27,9 +27,10 @@ export interface RequireSessionOptions {
  */
 export function requireSession(options: RequireSessionOptions): MiddlewareHandler<AppEnv> {
   return async function requireSession(c, next) {
-    const value = presentedSessionValue(c.req.raw);
-    if (!value) return answer(c, refuse("credentialMissing", "no ccmessaging-token cookie or header"));
-    const verified = await options.verify(c, value);
+    const values = presentedSessionValues(c.req.raw);
+    if (values.length === 0)
+      return answer(c, refuse("credentialMissing", "no ccmessaging-token cookie or header"));
+    const verified = await options.verify(c, values);
     if (verified.outcome !== "ok") return answer(c, verified);
     const claims = verified.value;
     note(c.var.audit, { tenant: claims.tenantId, channelId: claims.channelId, userId: claims.userId });

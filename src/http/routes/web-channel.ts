@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { sessionOpenLimit } from "../../access/rate-limits";
 import type { Config } from "../../config/config";
 import { retCodeBody } from "../../core/outcomes";
 import { openedSessionAnswer, openSessionRequest, sessionIdentityAnswer } from "../../core/schemas";
@@ -11,7 +12,7 @@ import type { AppEnv } from "../app-env";
 import { percentEncodeUtf8 } from "../header-value";
 import { jsonBody, limitBody } from "../json-body";
 import { requireSession } from "../middleware/require-session";
-import { clearSessionCookie, presentedSessionValue, setSessionCookie } from "../session-cookie";
+import { clearSessionCookie, presentedSessionValues, setSessionCookie } from "../session-cookie";
 import { admitTokenAttempt } from "./token-attempt";
 
 /**
@@ -20,7 +21,7 @@ import { admitTokenAttempt } from "./token-attempt";
  */
 export function webChannelRoute(config: Config) {
   const session = requireSession({
-    verify: (c, value) => verifySession(config, credentialState(config, c.env), value),
+    verify: (c, values) => verifySession(config, credentialState(config, c.env), values),
     renew: (claims) => renewSession(config, claims),
     session: config.session,
   });
@@ -30,7 +31,9 @@ export function webChannelRoute(config: Config) {
       // The channel is the caller's word until the session opens: logged only then.
       const refused = await admitTokenAttempt(c, request);
       if (refused) return refused;
-      const opened = await openSession(config, credentialState(config, c.env), request);
+      const opened = await openSession(config, credentialState(config, c.env), request, {
+        budget: (user) => sessionOpenLimit(c.env.SESSION_LIMITER, user),
+      });
       if (opened.outcome !== "ok") return answer(c, opened);
       note(c.var.audit, { outcome: "ok", reason: "session opened", channelId: request.channelId });
       const { claims, value } = opened.value;
@@ -70,8 +73,11 @@ export function webChannelRoute(config: Config) {
     .delete("/sessions", async (c) => {
       // Idempotent: whatever was presented, the browser is told to drop the cookie. Only a
       // value we made, still alive, ends anything, and never a newer session than its own.
-      const value = presentedSessionValue(c.req.raw);
-      const ended = value ? await endSession(config, credentialState(config, c.env), value) : undefined;
+      const ended = await endSession(
+        config,
+        credentialState(config, c.env),
+        presentedSessionValues(c.req.raw),
+      );
       if (ended) {
         const { tenantId, channelId, userId } = ended;
         note(c.var.audit, { tenant: tenantId, channelId, userId, reason: "session ended" });
@@ -107,7 +113,14 @@ export const webChannelOperations: readonly Operation[] = [
         headers: { "Set-Cookie": "ccmessaging-token" },
       },
     },
-    refusals: [...BODY_REFUSALS, ...TOKEN_VERDICTS, "originNotAllowed", "rateLimited", "serviceUnavailable"],
+    refusals: [
+      ...BODY_REFUSALS,
+      ...TOKEN_VERDICTS,
+      "channelNotAllowed",
+      "originNotAllowed",
+      "rateLimited",
+      "serviceUnavailable",
+    ],
   },
   {
     method: "delete",

@@ -17,7 +17,7 @@ import type {
 } from "../credential-state";
 import { kvKey, sessionIdHashOf, sessionRefOf, tokenRefOf, userRefOf } from "../keys";
 import { KvStore, recordExpiration } from "./kv-store";
-import { type SessionRecord, sessionRecord, tokenRecord, userRevocation } from "./records";
+import { type SessionRecord, sessionRecord, type TokenRecord, tokenRecord, userRevocation } from "./records";
 
 /**
  * CONSISTENCY=eventual: the state in Workers KV, and nowhere else (docs/storage-schema.md).
@@ -63,15 +63,10 @@ export class KvState implements CredentialState {
     return !record && now - token.issuedAt > KV_PROPAGATION_GRACE_SECONDS ? "unknown" : "ok";
   }
 
-  /**
-   * A tombstone, with no read first. It outlives the token and every session it can have
-   * opened (REVOCATION_HORIZON_SECONDS), whatever the configuration was then.
-   */
   async revokeToken(tokenId: string, now: number): Promise<void> {
-    await this.store.write(
-      kvKey.token(await tokenRefOf(tokenId)),
+    await this.writeTombstone(
+      await tokenRefOf(tokenId),
       { state: "revoked", revokedAt: now },
-      recordExpiration(now + REVOCATION_HORIZON_SECONDS, now),
       "write token revocation",
     );
   }
@@ -112,24 +107,37 @@ export class KvState implements CredentialState {
       this.revokedSince(owner, seconds(session.createTime)),
     ]);
     if (userRevoked) return "userRevoked";
-    if (token?.state === "revoked") return "tokenRevoked";
+    if (token?.state === "revoked") return token.by === "logout" ? "ended" : "tokenRevoked";
     return sessionStanding(record, await sessionIdHashOf(session.sessionId), session, nowMs);
   }
 
   /**
-   * The end is written to the session's record, which only opening and ending write:
-   * renewal never does, so nothing but a newer session (another id) overwrites it. A
-   * record that already holds another session id is a newer session's: left alone.
+   * A logout ends the token that opened the session: one tombstone, keyed on the token's
+   * ref the cookie carries, with no read first. Every session that token opened is refused
+   * from then on, and the session's own record is never written here: a newer session of
+   * the same (tenant, channel, user), opened with another token, is never touched, however
+   * the two race (only opening writes that record).
    */
   async endSession(session: SessionClaims, nowMs: number): Promise<void> {
-    const sid = await sessionIdHashOf(session.sessionId);
-    const record = await this.sessionRecord(session);
-    if (record?.sid !== undefined && record.sid !== sid) return;
+    const tombstone = { state: "revoked", revokedAt: seconds(nowMs), by: "logout" } as const;
+    await this.writeTombstone(session.tokenRef, tombstone, "write logout");
+  }
+
+  /**
+   * A token's tombstone. It outlives the token and every session it can have opened
+   * (REVOCATION_HORIZON_SECONDS), whatever the configuration was then.
+   */
+  private async writeTombstone(
+    tokenRef: string,
+    tombstone: Extract<TokenRecord, { state: "revoked" }>,
+    operation: string,
+  ): Promise<void> {
+    const now = tombstone.revokedAt;
     await this.store.write(
-      kvKey.session(await sessionRefOf(session)),
-      { state: "ended", sid, endedAt: nowMs },
-      this.sessionRecordExpiration(session, nowMs),
-      "write session end",
+      kvKey.token(tokenRef),
+      tombstone,
+      recordExpiration(now + REVOCATION_HORIZON_SECONDS, now),
+      operation,
     );
   }
 

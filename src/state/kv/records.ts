@@ -5,10 +5,13 @@ import * as z from "zod/mini";
  * every key, value and lifetime: docs/storage-schema.md). None holds a usable secret.
  */
 
-/** `token:<tokenRef>`: written at issuance ("issued"), overwritten by a revocation or a logout ("revoked"). */
+/**
+ * `token:<tokenRef>`: written at issuance ("issued"), overwritten by a revocation or a
+ * logout ("revoked"; a logout's says so, so that its sessions answer "session ended").
+ */
 export const tokenRecord = z.discriminatedUnion("state", [
   z.object({ state: z.literal("issued"), exp: z.number() }),
-  z.object({ state: z.literal("revoked"), revokedAt: z.number() }),
+  z.object({ state: z.literal("revoked"), revokedAt: z.number(), by: z.optional(z.literal("logout")) }),
 ]);
 export type TokenRecord = z.output<typeof tokenRecord>;
 

@@ -131,8 +131,10 @@ export class LedgerClient {
   }
 
   endSession(session: EndedSession & LedgerUser): Promise<void> {
-    const { key, sid, now } = session;
-    return this.call("end session", session, (ledger) => ledger.endSession({ key, sid, now }));
+    const { key, sid, now, tokenRef, keepUntil } = session;
+    return this.call("end session", session, (ledger) =>
+      ledger.endSession({ key, sid, now, tokenRef, keepUntil }),
+    );
   }
 
   private call<T>(

@@ -34,6 +34,8 @@ export const MIGRATIONS: readonly string[] = [
     ended_at INTEGER,
     keep_until INTEGER NOT NULL
   ) WITHOUT ROWID;`,
+  // 2: a user's sessions found without a scan, to keep them to MAX_SESSIONS_PER_USER.
+  "CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (tenant, user, keep_until)",
 ];
 
 /** The version an object's schema is at once migrated. */

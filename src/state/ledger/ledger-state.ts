@@ -82,6 +82,8 @@ export class LedgerState implements CredentialState {
       now: nowMs,
       tenant: session.tenantId,
       user: session.userId,
+      tokenRef: session.tokenRef,
+      keepUntil: revocationKeepUntil(seconds(nowMs)),
     });
   }
 

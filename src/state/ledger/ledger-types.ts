@@ -65,4 +65,8 @@ export interface EndedSession {
   readonly sid: string;
   /** Milliseconds. */
   readonly now: number;
+  /** The ref of the token that opened the session: a logout ends it too. */
+  readonly tokenRef: string;
+  /** Seconds: how long the token's revocation is kept (past anything it refuses). */
+  readonly keepUntil: number;
 }

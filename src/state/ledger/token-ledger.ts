@@ -35,6 +35,14 @@ import type {
  */
 export const LEDGER_CLEANUP_INTERVAL_SECONDS = 3_600;
 
+/**
+ * The session rows one user keeps (across channels): opening one more drops the oldest,
+ * whose cookie then answers "session unknown". A visitor chats on a handful of channels;
+ * the cap keeps one signed-in user (or a stolen token) from filling a shard that serves
+ * everyone on it (docs/storage-schema.md, "sessions").
+ */
+export const MAX_SESSIONS_PER_USER = 16;
+
 /** The tables the cleanup alarm sweeps. No index on keep_until: see alarm(). */
 const TABLES = ["tokens", "users", "sessions"] as const;
 
@@ -98,15 +106,7 @@ export class TokenLedger extends DurableObject<Env> {
 
   /** Revokes a token by its ref, recorded or not (its record may have expired with it). */
   async revokeToken(ref: string, options: RevokeOptions): Promise<void> {
-    this.#sql.exec(
-      `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
-       VALUES (?, NULL, NULL, NULL, 0, ?, ?)
-       ON CONFLICT (ref) DO UPDATE SET revoked_at = coalesce(revoked_at, excluded.revoked_at),
-         keep_until = max(keep_until, excluded.keep_until)`,
-      ref,
-      options.now,
-      options.keepUntil,
-    );
+    revoke(this.#sql, ref, options.now, options.keepUntil);
     await scheduleCleanup(this.ctx.storage, options.keepUntil);
   }
 
@@ -153,6 +153,14 @@ export class TokenLedger extends DurableObject<Env> {
         session.user,
         session.keepUntil,
       );
+      // The newest rows by keep_until (the hard end, from createTime) stay; the open's own is the newest.
+      this.#sql.exec(
+        `DELETE FROM sessions WHERE key IN (SELECT key FROM sessions WHERE tenant = ? AND user = ?
+           ORDER BY keep_until DESC LIMIT -1 OFFSET ?)`,
+        session.tenant,
+        session.user,
+        MAX_SESSIONS_PER_USER,
+      );
       return use;
     });
     if (verdict === "ok") await scheduleCleanup(this.ctx.storage, session.keepUntil);
@@ -169,23 +177,29 @@ export class TokenLedger extends DurableObject<Env> {
       const revokedBefore = userRevokedBefore(this.#sql, session);
       if (revokedBefore !== undefined && seconds(session.createTime) <= revokedBefore) return "userRevoked";
       const token = findToken(this.#sql, session.tokenRef);
-      if (token !== undefined && token.revoked_at !== null) return "tokenRevoked";
       const row = this.#sql
         .exec<{ sid: string; state: string }>("SELECT sid, state FROM sessions WHERE key = ?", session.key)
         .toArray()[0];
+      const same = row !== undefined && sameSecret(session.sid, row.sid);
+      // A logout revokes the token and marks its own session ended: that one says so.
+      if (token !== undefined && token.revoked_at !== null)
+        return same && row?.state === "ended" ? "ended" : "tokenRevoked";
       if (row === undefined) return "unknown";
-      if (!sameSecret(session.sid, row.sid)) return "replaced";
+      if (!same) return "replaced";
       return row.state === "active" ? "ok" : "ended";
     });
   }
 
   /**
-   * Ends the session with this sid, and only it: a newer session of the key (another
-   * sid) is left alone. Nothing sets an ended row active again except a new open, whose
-   * new sid refuses the ended session's cookies.
+   * A logout, in one transaction: the token that opened the session is revoked (so it
+   * opens and validates nothing more, and every session it opened is refused), and the
+   * session with this sid, and only it, is marked ended: a newer session of the key
+   * (another sid, from another token) is left alone. Nothing sets an ended row active
+   * again except a new open, whose new sid refuses the ended session's cookies.
    */
-  endSession(session: EndedSession): void {
+  async endSession(session: EndedSession): Promise<void> {
     this.ctx.storage.transactionSync(() => {
+      revoke(this.#sql, session.tokenRef, seconds(session.now), session.keepUntil);
       const row = this.#sql
         .exec<{ sid: string }>("SELECT sid FROM sessions WHERE key = ?", session.key)
         .toArray()[0];
@@ -196,6 +210,7 @@ export class TokenLedger extends DurableObject<Env> {
         session.key,
       );
     });
+    await scheduleCleanup(this.ctx.storage, session.keepUntil);
   }
 
   /**
@@ -233,6 +248,19 @@ function countUse(sql: SqlStorage, token: LedgerToken, options: UseOptions): Tok
   if (options.maxUses !== null && row.uses >= options.maxUses) return "used";
   sql.exec("UPDATE tokens SET uses = uses + 1 WHERE ref = ?", token.ref);
   return "ok";
+}
+
+/** A token's revocation: an upsert, so a ref never recorded (or whose row is gone) is revoked too. */
+function revoke(sql: SqlStorage, ref: string, now: number, keepUntil: number): void {
+  sql.exec(
+    `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
+     VALUES (?, NULL, NULL, NULL, 0, ?, ?)
+     ON CONFLICT (ref) DO UPDATE SET revoked_at = coalesce(revoked_at, excluded.revoked_at),
+       keep_until = max(keep_until, excluded.keep_until)`,
+    ref,
+    now,
+    keepUntil,
+  );
 }
 
 function findToken(sql: SqlStorage, ref: string): TokenRow | undefined {
