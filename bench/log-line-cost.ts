@@ -41,7 +41,8 @@ function objectForIn(fieldsGiven: Record<string, unknown>) {
   const line: Record<string, unknown> = { level: "info", event: "request" };
   for (const name in fieldsGiven) {
     const value = fieldsGiven[name];
-    if (value !== undefined) line[name] = typeof value === "string" ? replaceForbiddenCharacters(value) : value;
+    if (value !== undefined)
+      line[name] = typeof value === "string" ? replaceForbiddenCharacters(value) : value;
   }
   return line;
 }
