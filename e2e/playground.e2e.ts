@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDevCertificates } from "../scripts/dev-cert.mjs";
+import { fixtureConfig } from "../test/fixtures/worker-config.mjs";
 
 const root = join(import.meta.dirname, "..");
 const screenshots = join(root, "e2e-screenshots");
@@ -25,15 +27,22 @@ function freePort(): Promise<number> {
   });
 }
 
-/** `wrangler dev` over HTTPS, as `npm run dev:https` runs it, on a free port. */
+/**
+ * `wrangler dev` over HTTPS, as `npm run dev:https` runs it, on a free port: on wrangler.toml
+ * as shipped and certificates of its own, in temporary folders (never the developer's
+ * wrangler.toml, .dev.vars or .certs/).
+ */
 async function startWorker(): Promise<string> {
-  const certs = ensureDevCertificates();
+  const certs = ensureDevCertificates(mkdtempSync(join(tmpdir(), "e2e-certs-")));
+  const configPath = fixtureConfig();
   const port = await freePort();
   server = spawn(
     process.execPath,
     [
       join(root, "node_modules/wrangler/bin/wrangler.js"),
       "dev",
+      "--config",
+      configPath,
       "--var",
       "ENVIRONMENT:development",
       // E2E_CONSISTENCY=strict runs the same walk-through on the Durable Object ledger.
@@ -53,7 +62,8 @@ async function startWorker(): Promise<string> {
       join(root, ".wrangler", "e2e-state"),
     ],
     {
-      cwd: root,
+      // wrangler reads `.env` where it runs: beside the configuration.
+      cwd: dirname(configPath),
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     },

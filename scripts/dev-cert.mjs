@@ -6,11 +6,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const dir = join(new URL("..", import.meta.url).pathname, ".certs");
-const file = (name) => join(dir, name);
+const defaultDir = join(new URL("..", import.meta.url).pathname, ".certs");
 const openssl = (...args) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
 
-export function ensureDevCertificates() {
+/** Makes (or keeps) the set in `dir`, default .certs/; returns the folder. */
+export function ensureDevCertificates(dir = defaultDir) {
+  const file = (name) => join(dir, name);
   if (existsSync(file("localhost-chain.pem")) && existsSync(file("localhost-key.pem"))) return dir;
   mkdirSync(dir, { recursive: true });
   openssl(

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import { parseOptions, usageError } from "./cli.mjs";
+import { wranglerCommand } from "./wrangler.mjs";
 
 export const root = new URL("..", import.meta.url).pathname;
 
@@ -159,21 +160,15 @@ function checkWranglerConfig(config, name, environmentConfig, report) {
 }
 
 /** Asks wrangler which secrets the deployed environment has; undefined when it cannot tell. */
-async function listSecrets(name) {
+async function listSecrets(name, file) {
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
-        "secret",
-        "list",
-        "--env",
-        name,
-        "--format",
-        "json",
-      ],
-      { cwd: root, timeout: 30_000, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
-    );
+    const command = wranglerCommand(["secret", "list", "--config", file, "--env", name, "--format", "json"]);
+    // wrangler reads `.env` where it runs: beside the configuration checked.
+    const { stdout } = await promisify(execFile)(command.file, command.args, {
+      cwd: dirname(file),
+      timeout: 30_000,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    });
     return { names: JSON.parse(stdout).map((secret) => secret.name) };
   } catch (error) {
     const said = `${error.stderr ?? ""}${error.stdout ?? ""}`;
@@ -248,7 +243,7 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
 
   const missingSecrets = SECRET_NAMES.filter((secret) => vars[secret] === undefined);
   if (missingSecrets.length > 0) {
-    const listed = offline ? { reason: "--offline" } : await listSecrets(name);
+    const listed = offline ? { reason: "--offline" } : await listSecrets(name, file);
     if (listed.names) {
       for (const secret of missingSecrets) {
         if (!listed.names.includes(secret)) {

@@ -1,12 +1,14 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { root } from "../bench/workerd.mjs";
+import { deploy } from "../scripts/deploy.mjs";
 import { preflight } from "../scripts/preflight.mjs";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
+import { fixtureConfig } from "../test/fixtures/worker-config.mjs";
 
 const run = promisify(execFile);
 
@@ -252,13 +254,14 @@ describe("npm run preflight", () => {
     );
   });
 
-  it("lists several problems at once and exits 1: the committed wrangler.toml's production as it stands", async () => {
-    // A copy, alone in a folder: a developer's own .dev.vars.production must not change the result.
-    const committed = project(readFileSync(join(root, "wrangler.toml"), "utf8"));
+  it("lists several problems at once and exits 1: production in wrangler.toml as shipped", async () => {
+    // The fixture, alone in a folder: the developer's own wrangler.toml and .dev.vars.production
+    // (configured as README "Deploy" says) must not change the result.
+    const shipped = fixtureConfig();
     const failing = run(process.execPath, [
       join(root, "scripts/preflight.mjs"),
       "--config",
-      committed,
+      shipped,
       "--env",
       "production",
       "--var",
@@ -273,7 +276,7 @@ describe("npm run preflight", () => {
     );
     expect(stdout).toContain("error   API_KEYS holds the committed development key");
     expect(stdout).toContain("error   PLAYGROUND must be off when ENVIRONMENT=production");
-    // Offline here: wrangler is not logged in, which is said, not hidden.
+    // No login and no token reach a test (test-node/setup.ts): that is said, not hidden.
     expect(stdout).toContain(
       "warning secrets: could not check that SIGNING_KEYS exist (wrangler is not logged in)",
     );
@@ -298,13 +301,91 @@ describe("npm run preflight", () => {
       run(process.execPath, [join(root, "scripts/preflight.mjs"), "--env", "prod", ...args]),
     ).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining("no [env.prod]") });
   });
+});
+
+/** wrangler.toml as shipped, configured for production as README "Deploy" says, secrets beside it. */
+function deployable() {
+  const configPath = fixtureConfig({
+    edit: (text) =>
+      text
+        .replace("cec-auth.example.com", "cec-auth.shop.test")
+        .replace(
+          'ENVIRONMENT = "production"\nTENANT_SPACE_IDS = ""',
+          'ENVIRONMENT = "production"\nTENANT_SPACE_IDS = "202007159031"',
+        ),
+  });
+  writeFileSync(
+    join(dirname(configPath), ".dev.vars.production"),
+    `SIGNING_KEYS=${SIGNING_KEYS}\nAPI_KEYS=${API_KEYS}\n`,
+    { mode: 0o600 },
+  );
+  return configPath;
+}
+
+describe("npm run deploy", () => {
+  const quiet = { log: () => {}, warn: () => {} };
+
+  it("runs wrangler deploy only once preflight passes, on the configuration it checked", async () => {
+    const configPath = deployable();
+    const calls: { args: string[]; cwd: string }[] = [];
+    const run = (args: string[], { cwd }: { cwd: string }) => {
+      calls.push({ args, cwd });
+      return 0;
+    };
+    expect(await deploy({ env: "production", configPath, varEntries: ["DOCS:off"] }, { run, ...quiet })).toBe(
+      0,
+    );
+    expect(calls).toEqual([
+      {
+        args: ["deploy", "--config", configPath, "--env", "production", "--var", "DOCS:off"],
+        cwd: dirname(configPath),
+      },
+    ]);
+
+    calls.length = 0;
+    expect(await deploy({ env: "production", configPath: fixtureConfig() }, { run, ...quiet })).toBe(1);
+    expect(calls).toEqual([]);
+  });
 
   it("deploy refuses, deploying nothing, when preflight finds an error", async () => {
     await expect(
-      run(process.execPath, [join(root, "scripts/deploy.mjs"), "--env", "production"]),
+      run(process.execPath, [
+        join(root, "scripts/deploy.mjs"),
+        "--env",
+        "production",
+        "--config",
+        fixtureConfig(),
+      ]),
     ).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining("deploy: refused, nothing was deployed"),
     });
   }, 30_000);
+
+  it("never deploys from a test, even configured for production with an API token set", async () => {
+    const configPath = deployable();
+    const failing = run(
+      process.execPath,
+      [join(root, "scripts/deploy.mjs"), "--env", "production", "--config", configPath],
+      { env: { ...process.env, CLOUDFLARE_API_TOKEN: "a-token-a-ci-job-would-hold" } },
+    );
+    await expect(failing).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining("preflight: --env production is ready to deploy"),
+      stderr: expect.stringContaining("refused to run `wrangler deploy` under a test runner"),
+    });
+  }, 30_000);
+
+  it("--dry-run builds the checked configuration into dist/<name> beside it", async () => {
+    const configPath = deployable();
+    await run(process.execPath, [
+      join(root, "scripts/deploy.mjs"),
+      "--env",
+      "production",
+      "--config",
+      configPath,
+      "--dry-run",
+    ]);
+    expect(existsSync(join(dirname(configPath), "dist", "production", "index.js"))).toBe(true);
+  }, 60_000);
 });

@@ -10,13 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY, bundle, root, start, TENANT } from "../bench/workerd.mjs";
 import { fetchChain, writeChain } from "../scripts/cert-cer.mjs";
 import { ensureDevCertificates } from "../scripts/dev-cert.mjs";
+import { fixtureConfig } from "../test/fixtures/worker-config.mjs";
 
 const run = promisify(execFile);
 
 describe("npm run cert:cer", () => {
   let server: ReturnType<typeof createServer>;
   let url: string;
-  const certs = ensureDevCertificates();
+  // A set of its own: never the developer's .certs/.
+  const certs = ensureDevCertificates(mkdtempSync(join(tmpdir(), "certs-")));
 
   beforeAll(async () => {
     server = createServer(
@@ -95,16 +97,19 @@ describe("npm run cert:cer", () => {
 describe("npm run cec", () => {
   let worker: Awaited<ReturnType<typeof start>>;
   let script: string;
+  // wrangler.toml as shipped, in a folder of its own: never the developer's configuration.
+  const configPath = fixtureConfig();
 
   beforeAll(async () => {
-    script = bundle(join(root, "bench", ".build", "tools-test")).path;
-    worker = await start(script);
+    script = bundle(mkdtempSync(join(tmpdir(), "tools-test-build-")), undefined, { configPath }).path;
+    worker = await start(script, { configPath });
   }, 60_000);
   afterAll(() => worker?.mf.dispose());
 
   it("prints the HTTP status, retCode and message of every unexpected answer from a misconfigured Worker", async () => {
     const misconfigured = await start(script, {
       extraBindings: { ENVIRONMENT: "production", TENANT_SPACE_IDS: "", API_KEYS: "" },
+      configPath,
     });
     try {
       const failing = run(process.execPath, [
