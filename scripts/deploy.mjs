@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseOptions, usageError } from "./cli.mjs";
-import { formatFindings, preflight, root } from "./preflight.mjs";
+import { formatFindings, loadParser, preflight, root } from "./preflight.mjs";
 import { wranglerCommand } from "./wrangler.mjs";
 
 const USAGE = `usage: npm run deploy -- --env <name> [--var KEY:VALUE ...] [--config wrangler.toml] [--dry-run]
@@ -75,11 +75,13 @@ async function main() {
     "dry-run": { type: "boolean" },
   });
   if (!values.env) usageError("deploy", USAGE, "missing --env <name>");
+  // --var values are deployed as plain text: a secret's place is `wrangler secret put`.
+  const { SECRET_NAMES } = await loadParser();
   for (const entry of values.var ?? []) {
     const separator = entry.indexOf(":");
     if (separator < 1) usageError("deploy", USAGE, "--var takes KEY:VALUE");
     const name = entry.slice(0, separator);
-    if (name === "SIGNING_KEYS" || name === "API_KEYS") {
+    if (SECRET_NAMES.includes(name)) {
       usageError(
         "deploy",
         USAGE,

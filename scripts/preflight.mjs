@@ -19,7 +19,9 @@ Checks the named environment of wrangler.toml as the deployed Worker will see it
 [env.<name>.vars] (named environments inherit no vars or bindings from the top level),
 then .dev.vars.<name> when present, then each --var; parsed by the Worker's own parser.
 Lists every problem at once: missing or invalid variables, the committed development
-secrets, the example domain, bindings not declared for the environment, KV namespaces.
+secrets, a secret written under any [vars] table, an ENVIRONMENT other than the
+environment's name (production, staging), the example domain, bindings not declared for
+the environment, KV namespaces.
 Secrets (SIGNING_KEYS, API_KEYS) given with --var or in .dev.vars.<name> are checked in
 full; otherwise their existence is checked with \`wrangler secret list --env <name>\` when
 wrangler is logged in (--offline skips that).
@@ -35,8 +37,17 @@ const PLACEHOLDERS = {
 /** Documentation domains (RFC 2606): an example left in place cannot serve CEC. */
 const EXAMPLE_DOMAIN = /(^|\.)example\.(com|org|net)$/i;
 
-/** Bundles the Worker's configuration parser (TypeScript) so this Node process runs the very same code. */
-async function loadParser() {
+/**
+ * The Worker's configuration module (src/config/config.ts: the parser, SECRET_NAMES,
+ * VARIABLE_NAMES), bundled once per process so this Node process runs the very same code.
+ */
+let parser;
+export function loadParser() {
+  parser ??= bundleParser();
+  return parser;
+}
+
+async function bundleParser() {
   const { build } = await import("esbuild");
   // One file per process: preflights running side by side never read each other's half-written bundle.
   const outfile = join(
@@ -213,8 +224,28 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
   const dotVarsFile = join(dirname(file), dotVarsName);
   const dotVars = existsSync(dotVarsFile) ? parseDotVars(readFileSync(dotVarsFile, "utf8")) : {};
   const { SECRET_NAMES, VARIABLE_NAMES, parseConfig, ConfigError } = await loadParser();
+  // A secret in any vars table is committed to git and deployed as plain text, whichever
+  // environment is being checked.
+  const varsTables = [
+    ["[vars]", config.vars, undefined],
+    ...Object.entries(config.env ?? {}).map(([other, otherConfig]) => [
+      `[env.${other}.vars]`,
+      otherConfig.vars,
+      other,
+    ]),
+  ];
+  for (const [table, tableVars, tableEnvironment] of varsTables) {
+    for (const secret of SECRET_NAMES.filter((secretName) => Object.hasOwn(tableVars ?? {}, secretName))) {
+      report.error(
+        secret,
+        `is a secret but ${table} sets it: wrangler.toml is committed to git and its vars are deployed as plain text. ` +
+          `Remove it there and set it with \`wrangler secret put ${secret}${tableEnvironment ? ` --env ${tableEnvironment}` : ""}\`` +
+          (tableEnvironment ? "" : " (locally, in .dev.vars)"),
+      );
+    }
+  }
   for (const variable of Object.keys(environmentConfig.vars ?? {})) {
-    if (!VARIABLE_NAMES.includes(variable)) {
+    if (!VARIABLE_NAMES.includes(variable) && !SECRET_NAMES.includes(variable)) {
       report.warning(
         variable,
         `under [env.${name}.vars] is not a variable the Worker reads (a misspelling?): it is ignored; the names are in README, "Configuration"`,
@@ -238,6 +269,15 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
     report.error(
       "ENVIRONMENT",
       `is ${environment}, which runs on the committed development secrets: set ENVIRONMENT = "production" (or "staging") under [env.${name}.vars]`,
+    );
+  } else if ((name === "production" || name === "staging") && environment !== name) {
+    // ENVIRONMENT decides what a deployment refuses (the playground, http origins, the
+    // development secrets): [env.production] must not run as staging, nor the reverse.
+    const said =
+      vars.ENVIRONMENT === undefined ? "is not set, so it is production" : `is "${vars.ENVIRONMENT}"`;
+    report.error(
+      "ENVIRONMENT",
+      `${said} in [env.${name}], which would deploy as another environment: set ENVIRONMENT = "${name}" under [env.${name}.vars]`,
     );
   }
 

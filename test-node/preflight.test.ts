@@ -194,6 +194,62 @@ describe("npm run preflight", () => {
     expect(found[0]).toContain(expected);
   });
 
+  describe("a secret written as a plain variable (committed to git, deployed as plain text)", () => {
+    it.each([
+      [
+        "SIGNING_KEYS under the environment's own [env.production.vars]",
+        GOOD.replace(
+          'ENVIRONMENT = "production"',
+          `ENVIRONMENT = "production"\nSIGNING_KEYS = "${SIGNING_KEYS}"`,
+        ),
+        "SIGNING_KEYS is a secret but [env.production.vars] sets it",
+      ],
+      [
+        "API_KEYS under the top-level [vars]",
+        GOOD.replace("[vars]\n", `[vars]\nAPI_KEYS = "${API_KEYS}"\n`),
+        "API_KEYS is a secret but [vars] sets it",
+      ],
+      [
+        "API_KEYS under another environment's vars",
+        GOOD.replace('ENVIRONMENT = "staging"', `ENVIRONMENT = "staging"\nAPI_KEYS = "${API_KEYS}"`),
+        "API_KEYS is a secret but [env.staging.vars] sets it",
+      ],
+    ])("refuses %s, and says to use wrangler secret put", async (_, toml, expected) => {
+      const found = errors(await check(toml));
+      expect(found).toHaveLength(1);
+      expect(found[0]).toContain(expected);
+      expect(found[0]).toContain("`wrangler secret put");
+      expect(found[0]).not.toContain(SIGNING_KEYS);
+      expect(found[0]).not.toContain(API_KEYS);
+    });
+
+    it("takes the secrets' names from the Worker's code", async () => {
+      const { SECRET_NAMES } = await import("../src/config/policy");
+      for (const secret of SECRET_NAMES) {
+        const toml = GOOD.replace("[vars]\n", `[vars]\n${secret} = "x"\n`);
+        expect(errors(await check(toml))).toEqual([expect.stringContaining(`${secret} is a secret`)]);
+      }
+    });
+  });
+
+  it.each([
+    ["production", 'ENVIRONMENT = "staging"', 'ENVIRONMENT = "production"', 'ENVIRONMENT is "staging"'],
+    ["staging", 'ENVIRONMENT = "production"', 'ENVIRONMENT = "staging"', 'ENVIRONMENT is "production"'],
+    ["staging", "", 'ENVIRONMENT = "staging"', "ENVIRONMENT is not set, so it is production"],
+  ])(
+    "refuses [env.%s] with %j: it would deploy as another environment",
+    async (env, setting, ownSetting, expected) => {
+      const found = errors(await check(GOOD.replace(ownSetting, setting), SECRETS, {}, env));
+      expect(found).toEqual([expect.stringContaining(expected)]);
+      expect(found[0]).toContain(`set ENVIRONMENT = "${env}" under [env.${env}.vars]`);
+    },
+  );
+
+  it("does not hold other environment names to ENVIRONMENT", async () => {
+    const toml = `${GOOD}\n[env.qa]\nname = "cec-edge-token-qa"\nroutes = [{ pattern = "cec-auth-qa.shop.test", custom_domain = true }]\n[env.qa.vars]\nENVIRONMENT = "staging"\nTENANT_SPACE_IDS = "202007159031"\n[[env.qa.kv_namespaces]]\nbinding = "TOKENS"\nid = "1a0b7c6d5e4f40318273645546372819"\n[[env.qa.ratelimits]]\nname = "ISSUE_LIMITER"\nnamespace_id = "4001"\nsimple = { limit = 600, period = 60 }\n[[env.qa.durable_objects.bindings]]\nname = "LEDGER"\nclass_name = "TokenLedger"\n`;
+    expect(errors(await check(toml, SECRETS, {}, "qa"))).toEqual([]);
+  });
+
   it("warns of a variable the Worker does not read (a misspelling), and says where to fix a bad value", async () => {
     const findings = await check(
       GOOD.replace(
@@ -324,6 +380,13 @@ function deployable() {
 
 describe("npm run deploy", () => {
   const quiet = { log: () => {}, warn: () => {} };
+  /** `npm run deploy -- --env production --config <configPath> ...more`, as a process of its own. */
+  const runDeploy = (configPath: string, more: string[] = [], options: { env?: NodeJS.ProcessEnv } = {}) =>
+    run(
+      process.execPath,
+      [join(root, "scripts/deploy.mjs"), "--env", "production", "--config", configPath, ...more],
+      options,
+    );
 
   it("runs wrangler deploy only once preflight passes, on the configuration it checked", async () => {
     const configPath = deployable();
@@ -347,16 +410,20 @@ describe("npm run deploy", () => {
     expect(calls).toEqual([]);
   });
 
+  it("refuses a secret given with --var (it would deploy as plain text), names from the Worker's code", async () => {
+    const { SECRET_NAMES } = await import("../src/config/policy");
+    for (const secret of SECRET_NAMES) {
+      await expect(runDeploy(deployable(), ["--var", `${secret}:x`])).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining(
+          `deploy: ${secret} is a secret: set it with \`wrangler secret put ${secret} --env production\``,
+        ),
+      });
+    }
+  }, 30_000);
+
   it("deploy refuses, deploying nothing, when preflight finds an error", async () => {
-    await expect(
-      run(process.execPath, [
-        join(root, "scripts/deploy.mjs"),
-        "--env",
-        "production",
-        "--config",
-        fixtureConfig(),
-      ]),
-    ).rejects.toMatchObject({
+    await expect(runDeploy(fixtureConfig())).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining("deploy: refused, nothing was deployed"),
     });
@@ -364,11 +431,9 @@ describe("npm run deploy", () => {
 
   it("never deploys from a test, even configured for production with an API token set", async () => {
     const configPath = deployable();
-    const failing = run(
-      process.execPath,
-      [join(root, "scripts/deploy.mjs"), "--env", "production", "--config", configPath],
-      { env: { ...process.env, CLOUDFLARE_API_TOKEN: "a-token-a-ci-job-would-hold" } },
-    );
+    const failing = runDeploy(configPath, [], {
+      env: { ...process.env, CLOUDFLARE_API_TOKEN: "a-token-a-ci-job-would-hold" },
+    });
     await expect(failing).rejects.toMatchObject({
       code: 1,
       stdout: expect.stringContaining("preflight: --env production is ready to deploy"),
@@ -378,14 +443,7 @@ describe("npm run deploy", () => {
 
   it("--dry-run builds the checked configuration into dist/<name> beside it", async () => {
     const configPath = deployable();
-    await run(process.execPath, [
-      join(root, "scripts/deploy.mjs"),
-      "--env",
-      "production",
-      "--config",
-      configPath,
-      "--dry-run",
-    ]);
+    await runDeploy(configPath, ["--dry-run"]);
     expect(existsSync(join(dirname(configPath), "dist", "production", "index.js"))).toBe(true);
   }, 60_000);
 });
