@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import { parseOptions, usageError } from "./cli.mjs";
+import { readCustody } from "./keys.mjs";
 import { wranglerCommand } from "./wrangler.mjs";
 
 export const root = new URL("..", import.meta.url).pathname;
@@ -223,6 +224,13 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
   const dotVarsName = `.dev.vars.${name}`;
   const dotVarsFile = join(dirname(file), dotVarsName);
   const dotVars = existsSync(dotVarsFile) ? parseDotVars(readFileSync(dotVarsFile, "utf8")) : {};
+  const pendingKeys = readCustody(dotVarsFile).pending;
+  if (pendingKeys) {
+    report.warning(
+      "SIGNING_KEYS",
+      `an unfinished \`npm run keys -- ${pendingKeys.step} --env ${name}\` is pending in ${dotVarsName}: Cloudflare may hold that set rather than the one kept; run it again to finish it`,
+    );
+  }
   const { SECRET_NAMES, VARIABLE_NAMES, parseConfig, ConfigError } = await loadParser();
   // A secret in any vars table is committed to git and deployed as plain text, whichever
   // environment is being checked.

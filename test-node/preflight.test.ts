@@ -298,6 +298,19 @@ describe("npm run preflight", () => {
     expect(errors(await check(GOOD, { SIGNING_KEYS }, files))).toEqual([]);
   });
 
+  it("warns of a key rotation step left pending by npm run keys", async () => {
+    const files = {
+      ".dev.vars.production": `SIGNING_KEYS=${SIGNING_KEYS}\n# keys: pending rotate SIGNING_KEYS=${SIGNING_KEYS},k-2:${Buffer.alloc(32, 3).toString("base64url")}\n`,
+    };
+    const findings = await check(GOOD, { API_KEYS }, files);
+    expect(errors(findings)).toEqual([]);
+    expect(findings).toContainEqual({
+      level: "warning",
+      subject: "SIGNING_KEYS",
+      message: expect.stringContaining("an unfinished `npm run keys -- rotate --env production` is pending"),
+    });
+  });
+
   it("says when it could not check the secrets, without failing for it", async () => {
     const findings = await check(GOOD, {});
     expect(errors(findings)).toEqual([]);
