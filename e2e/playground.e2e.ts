@@ -64,7 +64,12 @@ async function startWorker(): Promise<string> {
     {
       // wrangler reads `.env` where it runs: beside the configuration.
       cwd: dirname(configPath),
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        NO_COLOR: "1",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

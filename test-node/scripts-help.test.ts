@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -31,4 +32,12 @@ describe.each(Object.entries(SCRIPTS))("npm run %s", (name, file) => {
       ),
     });
   });
+});
+
+it("npm run dev and dev:https start without fetching Request.cf (offline, two ENOTFOUND stack traces)", () => {
+  const { scripts } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  for (const name of ["dev", "dev:https"]) {
+    // Miniflare's switch: placeholders for request.cf instead of a fetch from workers.cloudflare.com.
+    expect(scripts[name]).toMatch(/(^|&& )CLOUDFLARE_CF_FETCH_ENABLED=false wrangler dev /);
+  }
 });
