@@ -4,7 +4,9 @@
 // Uses the openssl command line. Trust .certs/ca.pem in a browser to avoid the warning.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseOptions } from "./cli.mjs";
 
 const defaultDir = join(new URL("..", import.meta.url).pathname, ".certs");
 const openssl = (...args) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -78,6 +80,21 @@ export function ensureDevCertificates(dir = defaultDir) {
   return dir;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(`certificates in ${ensureDevCertificates()}`);
+const USAGE = `usage: node scripts/dev-cert.mjs [--dir <folder>]
+
+Makes a local certificate authority and a certificate for localhost signed by it, in
+--dir (default .certs/, git-ignored), for \`npm run dev:https\`, which runs this first (its
+own arguments go to wrangler dev). An existing set is kept. Trust <folder>/ca.pem in a
+browser to avoid the warning. README, "HTTPS locally".
+
+Exit status: 0 ready, 1 openssl failed, 2 usage.`;
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const { values } = parseOptions("dev-cert", USAGE, process.argv.slice(2), { dir: { type: "string" } });
+  try {
+    console.log(`certificates in ${ensureDevCertificates(values.dir ? resolve(values.dir) : undefined)}`);
+  } catch (error) {
+    console.error(`dev-cert: ${String(error.stderr ?? error.message).trim()}`);
+    process.exit(1);
+  }
 }
