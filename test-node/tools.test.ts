@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY, bundle, root, start, TENANT } from "../bench/workerd.mjs";
 import { fetchChain, writeChain } from "../scripts/cert-cer.mjs";
-import { ensureDevCertificates } from "../scripts/dev-cert.mjs";
+import { CA_NAME, ensureDevCertificates } from "../scripts/dev-cert.mjs";
 import { fixtureConfig } from "../test/fixtures/worker-config.mjs";
 
 const run = promisify(execFile);
@@ -44,7 +44,7 @@ describe("npm run cert:cer", () => {
     const chain = await fetchChain(url);
     expect(chain.map((certificate: X509Certificate) => certificate.subject)).toEqual([
       "CN=localhost",
-      "CN=cec-edge-token local development CA",
+      `CN=${CA_NAME}`,
     ]);
     const out = mkdtempSync(join(tmpdir(), "cer-"));
     const written = writeChain(chain, out, "localhost");
