@@ -18,6 +18,8 @@ const SCRIPTS = {
   "npm run soak": "bench/soak.mjs",
   // Run by `npm run dev:https`, whose arguments go to wrangler dev: run alone for its own.
   "node scripts/dev-cert.mjs": "scripts/dev-cert.mjs",
+  // The README's recipes pipe answers into it.
+  "curl -si … | node scripts/answer.mjs": "scripts/answer.mjs",
 };
 
 describe.each(Object.entries(SCRIPTS))("%s", (command, file) => {
