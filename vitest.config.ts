@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { fixtureConfig } from "./test/fixtures/worker-config.mjs";
 import { TEST_BINDINGS } from "./test/test-env.ts";
 
 // /docs's script into the static assets: the command wrangler's [build] runs for dev and deploy.
@@ -17,17 +18,24 @@ export default defineConfig({
         // HTTP behaviour, inside workerd, on real local KV and rate limiters.
         plugins: [
           cloudflareTest({
-            // The production config, so tests exercise the real bindings; only the
-            // variables and secrets below differ.
-            wrangler: { configPath: "./wrangler.toml" },
+            // wrangler.toml as shipped (test/fixtures/wrangler.toml), so tests exercise the
+            // real bindings, copied to a temporary folder: never the developer's own
+            // wrangler.toml or the .dev.vars beside it. Only the variables and secrets below differ.
+            wrangler: { configPath: fixtureConfig() },
             miniflare: { bindings: TEST_BINDINGS },
           }),
         ],
         test: { name: "workers", include: ["test/**/*.test.ts"] },
       },
       {
-        // The tools that run on Node: the OpenAPI validator, the certificate tool, the CEC simulator.
-        test: { name: "node", include: ["test-node/**/*.test.ts"], environment: "node" },
+        // The tools that run on Node: the OpenAPI validator, the certificate tool, the CEC
+        // simulator, preflight, deploy and keys, each on fixtures in temporary folders.
+        test: {
+          name: "node",
+          include: ["test-node/**/*.test.ts"],
+          environment: "node",
+          setupFiles: ["test-node/setup.ts"],
+        },
       },
     ],
   },

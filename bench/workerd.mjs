@@ -2,8 +2,9 @@
 // in a bare workerd through Miniflare on loopback, and read that process's CPU and memory.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { wranglerCommand } from "../scripts/wrangler.mjs";
 
 export const root = new URL("..", import.meta.url).pathname;
 export const VALIDATE_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
@@ -30,37 +31,44 @@ const ratelimits = Object.fromEntries(
   ]),
 );
 
-/** `wrangler deploy --dry-run` into `outdir`: the bundle's path and its reported size. */
-export function bundle(outdir, entry) {
-  // Run wrangler on this same Node (22, from devDependencies), whatever PATH says.
-  const output = execFileSync(
-    process.execPath,
-    [
-      join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      outdir,
-      ...(entry ? [entry] : []),
-    ],
-    {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+/**
+ * `wrangler deploy --dry-run` into `outdir`: the bundle's path and its reported size.
+ * `configPath`: the wrangler configuration to build (default the repository's).
+ */
+export function bundle(outdir, entry, { configPath = join(root, "wrangler.toml") } = {}) {
+  const command = wranglerCommand([
+    "deploy",
+    "--dry-run",
+    "--config",
+    configPath,
+    "--outdir",
+    outdir,
+    ...(entry ? [entry] : []),
+  ]);
+  const output = execFileSync(command.file, command.args, {
+    // wrangler reads `.env` and writes `.wrangler/` where it runs: beside the configuration.
+    cwd: dirname(configPath),
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const size = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(output);
   const script = readdirSync(outdir).find((file) => file.endsWith(".js"));
   return { path: join(outdir, script), rawKiB: Number(size?.[1]), gzipKiB: Number(size?.[2]) };
 }
 
-function compatibilityDate() {
-  return /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))[1];
+function compatibilityDate(configPath) {
+  return /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(configPath, "utf8"))[1];
 }
 
-/** Starts the bundle; `extraBindings` are added to the test secrets; `kvPersist` a folder for KV. */
-export async function start(scriptPath, { extraBindings = {}, kvPersist } = {}) {
+/**
+ * Starts the bundle; `extraBindings` are added to the test secrets; `kvPersist` a folder for
+ * KV; `configPath` the wrangler configuration whose compatibility date it runs on.
+ */
+export async function start(
+  scriptPath,
+  { extraBindings = {}, kvPersist, configPath = join(root, "wrangler.toml") } = {},
+) {
   // Miniflare 5 takes a new options shape; it converts the long-documented one.
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -68,7 +76,9 @@ export async function start(scriptPath, { extraBindings = {}, kvPersist } = {}) 
       port: 0,
       modules: true,
       scriptPath,
-      compatibilityDate: compatibilityDate(),
+      // Module names are paths relative to this root: the bundle's own folder, wherever it is.
+      modulesRoot: dirname(scriptPath),
+      compatibilityDate: compatibilityDate(configPath),
       kvNamespaces: ["TOKENS"],
       // Strict mode's ledger (CONSISTENCY=strict), SQLite-backed as in wrangler.toml.
       durableObjects: { LEDGER: { className: "TokenLedger", useSQLite: true } },

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { ensureDevCertificates } from "../scripts/dev-cert.mjs";
+import { fixtureConfig } from "../test/fixtures/worker-config.mjs";
 
 /** What the browser tests share: the Worker under `wrangler dev` over HTTPS, and Chromium. */
 
@@ -26,20 +28,24 @@ export interface RunningWorker {
 }
 
 /**
- * `wrangler dev` over HTTPS, as `npm run dev:https` runs it, on a free port. Each test file
- * passes its own state directory: files run side by side, and local storage is not shared.
+ * `wrangler dev` over HTTPS, as `npm run dev:https` runs it, on a free port: on wrangler.toml
+ * as shipped and certificates of its own, in temporary folders (never the developer's
+ * wrangler.toml, .dev.vars or .certs/). Each test file passes its own state directory.
  */
 export async function startWorker(options: {
   state: string;
   vars?: readonly string[];
 }): Promise<RunningWorker> {
-  const certs = ensureDevCertificates();
+  const certs = ensureDevCertificates(mkdtempSync(join(tmpdir(), "e2e-certs-")));
+  const configPath = fixtureConfig();
   const port = await freePort();
   const server = spawn(
     process.execPath,
     [
       join(root, "node_modules/wrangler/bin/wrangler.js"),
       "dev",
+      "--config",
+      configPath,
       "--var",
       "ENVIRONMENT:development",
       ...(options.vars ?? []).flatMap((variable) => ["--var", variable]),
@@ -57,8 +63,14 @@ export async function startWorker(options: {
       join(root, ".wrangler", options.state),
     ],
     {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      // wrangler reads `.env` where it runs: beside the configuration.
+      cwd: dirname(configPath),
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        NO_COLOR: "1",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

@@ -9,8 +9,7 @@
 //
 // Options: --path <validate path> (default CEC's), --ca <pem> to trust a private CA
 // (for example .certs/ca.pem with `npm run dev:https`).
-import { readFileSync } from "node:fs";
-import { parseOptions, usageError } from "./cli.mjs";
+import { parseOptions, readCaCertificate, usageError } from "./cli.mjs";
 
 const USAGE = `usage: npm run cec -- validate --url URL --token T --user-id ID --user-name NAME --tenant ID [--path P] [--ca ca.pem]
        npm run cec -- e2e --url URL --api-key KEY --tenant ID [--path P] [--ca ca.pem]
@@ -38,6 +37,10 @@ export function explainFetchError(error, url) {
   const cause = error.cause ?? error;
   const code = cause.code ?? "";
   const detail = `${code ? `${code}: ` : ""}${String(cause.message ?? error.message).split("\n")[0]}`;
+  // Plain HTTP to a TLS port: the server answers with TLS bytes (a parse error) or hangs up.
+  if (url.startsWith("http://") && (/^HPE_/.test(code) || code === "UND_ERR_SOCKET")) {
+    return `${url} did not answer plain HTTP (${detail}): is it HTTPS? Try https://${url.slice("http://".length)}`;
+  }
   if (/WRONG_VERSION_NUMBER|wrong version number/i.test(`${code} ${cause.message}`)) {
     return `TLS failure talking to ${url} (${detail}): the server does not speak TLS there; is it http:// rather than https://?`;
   }
@@ -57,16 +60,23 @@ export async function validateAsCec(base, path, { token, userId, userName, tenan
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ Token: token, userName, userId, tenantSpaceId: tenant }),
   });
-  const { status, body, message } = await readAnswer(response);
-  return { status, retCode: body?.retCode, message };
+  const { status, body, message, contentType, firstLine } = await readAnswer(response);
+  return { status, retCode: body?.retCode, message, contentType, firstLine };
 }
 
-function describe({ status, retCode, message }) {
+function describe({ status, retCode, message, contentType, firstLine }) {
+  if (typeof retCode !== "number") {
+    // Not a verdict: another server, or another path of one.
+    return `NOT THIS WORKER: HTTP ${status}, content-type ${contentType}, first line ${JSON.stringify(firstLine)}: is --url the Worker's address, and --path its VALIDATE_PATH?`;
+  }
   const verdict = retCode === 0 ? "VALID" : "REFUSED";
-  return `${verdict}: HTTP ${status}, retCode ${retCode ?? "none"} (${message})`;
+  return `${verdict}: HTTP ${status}, retCode ${retCode} (${message})`;
 }
 
-/** Status, retCode and message of any answer: what tells a misconfiguration from a bug. */
+/**
+ * Status, retCode and message of any answer: what tells a misconfiguration from a bug.
+ * An answer that is not JSON is summed up by its content type and first line, never dumped.
+ */
 async function readAnswer(response) {
   const text = await response.text();
   let body;
@@ -75,12 +85,24 @@ async function readAnswer(response) {
   } catch {
     body = undefined;
   }
-  const message = body?.message ?? (text.trim().slice(0, 200) || "empty body");
+  const contentType = response.headers.get("content-type")?.split(";")[0]?.trim() || "none";
+  const line =
+    text
+      .split(/\r?\n/)
+      .find((candidate) => candidate.trim())
+      ?.trim() ?? "";
+  const firstLine = line.length > 100 ? `${line.slice(0, 100)}…` : line;
+  const json = typeof body === "object" && body !== null;
+  const message = json ? (body.message ?? "no message") : "";
   return {
     status: response.status,
-    body,
+    body: json ? body : undefined,
     message,
-    summary: `HTTP ${response.status}, retCode ${body?.retCode ?? "none"} (${message})`,
+    contentType,
+    firstLine,
+    summary: json
+      ? `HTTP ${response.status}, retCode ${body.retCode ?? "none"} (${message})`
+      : `HTTP ${response.status}, not this Worker's answer (content-type ${contentType}, first line ${JSON.stringify(firstLine)})`,
   };
 }
 
@@ -99,7 +121,8 @@ async function e2e(base, path, apiKey, tenant) {
     });
 
   const health = await readAnswer(await fetch(new URL("/healthz", base)));
-  step("healthz answers 200", health.status === 200, health.status === 200 ? "" : health.summary);
+  const healthy = health.status === 200 && health.body?.status === "ok";
+  step("healthz answers 200", healthy, healthy ? "" : health.summary);
 
   const issued = await readAnswer(
     await api("POST", "/v1/tokens", {
@@ -138,6 +161,26 @@ async function e2e(base, path, apiKey, tenant) {
   return surprises;
 }
 
+/** --url must be an http:// or https:// URL; "localhost:8787" parses as a URL of scheme "localhost:". */
+function checkUrl(url) {
+  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(url)) {
+    usageError(
+      "cec",
+      USAGE,
+      `--url ${url} has no scheme: write http://${url} (npm run dev) or https://${url}`,
+    );
+  }
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    usageError("cec", USAGE, `--url ${url} is not a URL`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    usageError("cec", USAGE, `--url must start with http:// or https://, not ${parsed.protocol}//`);
+  }
+}
+
 async function main() {
   const { values, positionals } = parseOptions(
     "cec",
@@ -163,10 +206,12 @@ async function main() {
   if (missing.length > 0) {
     usageError("cec", USAGE, `${command} needs ${missing.map((name) => `--${name}`).join(", ")}`);
   }
+  checkUrl(values.url);
   if (values.ca) {
+    const ca = readCaCertificate("cec", USAGE, values.ca);
     // fetch reads the extra CA at start-up only; load it for this process explicitly.
     const { setDefaultCACertificates, getCACertificates } = await import("node:tls");
-    setDefaultCACertificates?.([...getCACertificates("default"), readFileSync(values.ca, "utf8")]);
+    setDefaultCACertificates?.([...getCACertificates("default"), ca]);
   }
   try {
     if (command === "validate") {

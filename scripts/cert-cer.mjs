@@ -7,10 +7,10 @@
 // root), not only today's leaf. A root the server does not send is looked up in Node's
 // bundled root store (or --ca) and written too.
 import { X509Certificate } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, rootCertificates } from "node:tls";
-import { parseOptions, usageError } from "./cli.mjs";
+import { parseOptions, readCaCertificate, usageError } from "./cli.mjs";
 
 const USAGE = `usage: npm run cert:cer -- https://host[:port] [--out dir] [--ca extra-root.pem]
 
@@ -20,6 +20,7 @@ fingerprint. Hand CEC the issuing CA (intermediate and root), not only the leaf.
 
 Exit status: 0 written, 1 failure, 2 usage.`;
 
+/** `ca`: the PEM text of an extra root to look the issuer up in. */
 export async function fetchChain(url, { ca } = {}) {
   const { hostname, port } = new URL(url);
   const host = hostname.replace(/^\[|\]$/g, "");
@@ -44,7 +45,7 @@ export async function fetchChain(url, { ca } = {}) {
         socket.end();
         const last = chain.at(-1);
         if (last && last.subject !== last.issuer) {
-          const root = [...rootCertificates, ...(ca ? [readFileSync(ca, "utf8")] : [])]
+          const root = [...rootCertificates, ...(ca ? [ca] : [])]
             .map((pem) => new X509Certificate(pem))
             .find((candidate) => candidate.subject === last.issuer && last.checkIssued(candidate));
           if (root) chain.push(root);
@@ -96,8 +97,9 @@ async function main() {
   if (!target) usageError("cert:cer", USAGE, "missing the server's https:// URL");
   if (!/^https:\/\//.test(target)) usageError("cert:cer", USAGE, "the URL must start with https://");
   if (extra.length > 0) usageError("cert:cer", USAGE, `unexpected argument '${extra[0]}'`);
+  const extraRoot = values.ca && readCaCertificate("cert:cer", USAGE, values.ca);
   const host = new URL(target).hostname.replace(/[^\w.-]/g, "_");
-  const chain = await fetchChain(target, { ca: values.ca });
+  const chain = await fetchChain(target, { ca: extraRoot });
   if (chain.length === 0) throw new Error("the server presented no certificate");
   const written = writeChain(chain, values.out ?? "cer", host);
   for (const entry of written) {

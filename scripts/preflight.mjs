@@ -9,6 +9,8 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import { parseOptions, usageError } from "./cli.mjs";
+import { readCustody } from "./keys.mjs";
+import { wranglerCommand } from "./wrangler.mjs";
 
 export const root = new URL("..", import.meta.url).pathname;
 
@@ -18,7 +20,9 @@ Checks the named environment of wrangler.toml as the deployed Worker will see it
 [env.<name>.vars] (named environments inherit no vars or bindings from the top level),
 then .dev.vars.<name> when present, then each --var; parsed by the Worker's own parser.
 Lists every problem at once: missing or invalid variables, the committed development
-secrets, the example domain, bindings not declared for the environment, KV namespaces.
+secrets, a secret written under any [vars] table, an ENVIRONMENT other than the
+environment's name (production, staging), the example domain, bindings not declared for
+the environment, KV namespaces.
 Secrets (SIGNING_KEYS, API_KEYS) given with --var or in .dev.vars.<name> are checked in
 full; otherwise their existence is checked with \`wrangler secret list --env <name>\` when
 wrangler is logged in (--offline skips that).
@@ -34,8 +38,17 @@ const PLACEHOLDERS = {
 /** Documentation domains (RFC 2606): an example left in place cannot serve CEC. */
 const EXAMPLE_DOMAIN = /(^|\.)example\.(com|org|net)$/i;
 
-/** Bundles the Worker's configuration parser (TypeScript) so this Node process runs the very same code. */
-async function loadParser() {
+/**
+ * The Worker's configuration module (src/config/config.ts: the parser, SECRET_NAMES,
+ * VARIABLE_NAMES), bundled once per process so this Node process runs the very same code.
+ */
+let parser;
+export function loadParser() {
+  parser ??= bundleParser();
+  return parser;
+}
+
+async function bundleParser() {
   const { build } = await import("esbuild");
   // One file per process: preflights running side by side never read each other's half-written bundle.
   const outfile = join(
@@ -159,21 +172,15 @@ function checkWranglerConfig(config, name, environmentConfig, report) {
 }
 
 /** Asks wrangler which secrets the deployed environment has; undefined when it cannot tell. */
-async function listSecrets(name) {
+async function listSecrets(name, file) {
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
-        "secret",
-        "list",
-        "--env",
-        name,
-        "--format",
-        "json",
-      ],
-      { cwd: root, timeout: 30_000, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
-    );
+    const command = wranglerCommand(["secret", "list", "--config", file, "--env", name, "--format", "json"]);
+    // wrangler reads `.env` where it runs: beside the configuration checked.
+    const { stdout } = await promisify(execFile)(command.file, command.args, {
+      cwd: dirname(file),
+      timeout: 30_000,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    });
     return { names: JSON.parse(stdout).map((secret) => secret.name) };
   } catch (error) {
     const said = `${error.stderr ?? ""}${error.stdout ?? ""}`;
@@ -217,9 +224,36 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
   const dotVarsName = `.dev.vars.${name}`;
   const dotVarsFile = join(dirname(file), dotVarsName);
   const dotVars = existsSync(dotVarsFile) ? parseDotVars(readFileSync(dotVarsFile, "utf8")) : {};
+  const pendingKeys = readCustody(dotVarsFile).pending;
+  if (pendingKeys) {
+    report.warning(
+      "SIGNING_KEYS",
+      `an unfinished \`npm run keys -- ${pendingKeys.step} --env ${name}\` is pending in ${dotVarsName}: Cloudflare may hold that set rather than the one kept; run it again to finish it`,
+    );
+  }
   const { SECRET_NAMES, VARIABLE_NAMES, parseConfig, ConfigError } = await loadParser();
+  // A secret in any vars table is committed to git and deployed as plain text, whichever
+  // environment is being checked.
+  const varsTables = [
+    ["[vars]", config.vars, undefined],
+    ...Object.entries(config.env ?? {}).map(([other, otherConfig]) => [
+      `[env.${other}.vars]`,
+      otherConfig.vars,
+      other,
+    ]),
+  ];
+  for (const [table, tableVars, tableEnvironment] of varsTables) {
+    for (const secret of SECRET_NAMES.filter((secretName) => Object.hasOwn(tableVars ?? {}, secretName))) {
+      report.error(
+        secret,
+        `is a secret but ${table} sets it: wrangler.toml is committed to git and its vars are deployed as plain text. ` +
+          `Remove it there and set it with \`wrangler secret put ${secret}${tableEnvironment ? ` --env ${tableEnvironment}` : ""}\`` +
+          (tableEnvironment ? "" : " (locally, in .dev.vars)"),
+      );
+    }
+  }
   for (const variable of Object.keys(environmentConfig.vars ?? {})) {
-    if (!VARIABLE_NAMES.includes(variable)) {
+    if (!VARIABLE_NAMES.includes(variable) && !SECRET_NAMES.includes(variable)) {
       report.warning(
         variable,
         `under [env.${name}.vars] is not a variable the Worker reads (a misspelling?): it is ignored; the names are in README, "Configuration"`,
@@ -244,11 +278,20 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
       "ENVIRONMENT",
       `is ${environment}, which runs on the committed development secrets: set ENVIRONMENT = "production" (or "staging") under [env.${name}.vars]`,
     );
+  } else if ((name === "production" || name === "staging") && environment !== name) {
+    // ENVIRONMENT decides what a deployment refuses (the playground, http origins, the
+    // development secrets): [env.production] must not run as staging, nor the reverse.
+    const said =
+      vars.ENVIRONMENT === undefined ? "is not set, so it is production" : `is "${vars.ENVIRONMENT}"`;
+    report.error(
+      "ENVIRONMENT",
+      `${said} in [env.${name}], which would deploy as another environment: set ENVIRONMENT = "${name}" under [env.${name}.vars]`,
+    );
   }
 
   const missingSecrets = SECRET_NAMES.filter((secret) => vars[secret] === undefined);
   if (missingSecrets.length > 0) {
-    const listed = offline ? { reason: "--offline" } : await listSecrets(name);
+    const listed = offline ? { reason: "--offline" } : await listSecrets(name, file);
     if (listed.names) {
       for (const secret of missingSecrets) {
         if (!listed.names.includes(secret)) {

@@ -1,12 +1,14 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { root } from "../bench/workerd.mjs";
+import { deploy } from "../scripts/deploy.mjs";
 import { preflight } from "../scripts/preflight.mjs";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
+import { fixtureConfig } from "../test/fixtures/worker-config.mjs";
 
 const run = promisify(execFile);
 
@@ -192,6 +194,62 @@ describe("npm run preflight", () => {
     expect(found[0]).toContain(expected);
   });
 
+  describe("a secret written as a plain variable (committed to git, deployed as plain text)", () => {
+    it.each([
+      [
+        "SIGNING_KEYS under the environment's own [env.production.vars]",
+        GOOD.replace(
+          'ENVIRONMENT = "production"',
+          `ENVIRONMENT = "production"\nSIGNING_KEYS = "${SIGNING_KEYS}"`,
+        ),
+        "SIGNING_KEYS is a secret but [env.production.vars] sets it",
+      ],
+      [
+        "API_KEYS under the top-level [vars]",
+        GOOD.replace("[vars]\n", `[vars]\nAPI_KEYS = "${API_KEYS}"\n`),
+        "API_KEYS is a secret but [vars] sets it",
+      ],
+      [
+        "API_KEYS under another environment's vars",
+        GOOD.replace('ENVIRONMENT = "staging"', `ENVIRONMENT = "staging"\nAPI_KEYS = "${API_KEYS}"`),
+        "API_KEYS is a secret but [env.staging.vars] sets it",
+      ],
+    ])("refuses %s, and says to use wrangler secret put", async (_, toml, expected) => {
+      const found = errors(await check(toml));
+      expect(found).toHaveLength(1);
+      expect(found[0]).toContain(expected);
+      expect(found[0]).toContain("`wrangler secret put");
+      expect(found[0]).not.toContain(SIGNING_KEYS);
+      expect(found[0]).not.toContain(API_KEYS);
+    });
+
+    it("takes the secrets' names from the Worker's code", async () => {
+      const { SECRET_NAMES } = await import("../src/config/policy");
+      for (const secret of SECRET_NAMES) {
+        const toml = GOOD.replace("[vars]\n", `[vars]\n${secret} = "x"\n`);
+        expect(errors(await check(toml))).toEqual([expect.stringContaining(`${secret} is a secret`)]);
+      }
+    });
+  });
+
+  it.each([
+    ["production", 'ENVIRONMENT = "staging"', 'ENVIRONMENT = "production"', 'ENVIRONMENT is "staging"'],
+    ["staging", 'ENVIRONMENT = "production"', 'ENVIRONMENT = "staging"', 'ENVIRONMENT is "production"'],
+    ["staging", "", 'ENVIRONMENT = "staging"', "ENVIRONMENT is not set, so it is production"],
+  ])(
+    "refuses [env.%s] with %j: it would deploy as another environment",
+    async (env, setting, ownSetting, expected) => {
+      const found = errors(await check(GOOD.replace(ownSetting, setting), SECRETS, {}, env));
+      expect(found).toEqual([expect.stringContaining(expected)]);
+      expect(found[0]).toContain(`set ENVIRONMENT = "${env}" under [env.${env}.vars]`);
+    },
+  );
+
+  it("does not hold other environment names to ENVIRONMENT", async () => {
+    const toml = `${GOOD}\n[env.qa]\nname = "cec-edge-token-qa"\nroutes = [{ pattern = "cec-auth-qa.shop.test", custom_domain = true }]\n[env.qa.vars]\nENVIRONMENT = "staging"\nTENANT_SPACE_IDS = "202007159031"\n[[env.qa.kv_namespaces]]\nbinding = "TOKENS"\nid = "1a0b7c6d5e4f40318273645546372819"\n[[env.qa.ratelimits]]\nname = "ISSUE_LIMITER"\nnamespace_id = "4001"\nsimple = { limit = 600, period = 60 }\n[[env.qa.durable_objects.bindings]]\nname = "LEDGER"\nclass_name = "TokenLedger"\n`;
+    expect(errors(await check(toml, SECRETS, {}, "qa"))).toEqual([]);
+  });
+
   it("warns of a variable the Worker does not read (a misspelling), and says where to fix a bad value", async () => {
     const findings = await check(
       GOOD.replace(
@@ -240,6 +298,19 @@ describe("npm run preflight", () => {
     expect(errors(await check(GOOD, { SIGNING_KEYS }, files))).toEqual([]);
   });
 
+  it("warns of a key rotation step left pending by npm run keys", async () => {
+    const files = {
+      ".dev.vars.production": `SIGNING_KEYS=${SIGNING_KEYS}\n# keys: pending rotate SIGNING_KEYS=${SIGNING_KEYS},k-2:${Buffer.alloc(32, 3).toString("base64url")}\n`,
+    };
+    const findings = await check(GOOD, { API_KEYS }, files);
+    expect(errors(findings)).toEqual([]);
+    expect(findings).toContainEqual({
+      level: "warning",
+      subject: "SIGNING_KEYS",
+      message: expect.stringContaining("an unfinished `npm run keys -- rotate --env production` is pending"),
+    });
+  });
+
   it("says when it could not check the secrets, without failing for it", async () => {
     const findings = await check(GOOD, {});
     expect(errors(findings)).toEqual([]);
@@ -252,13 +323,14 @@ describe("npm run preflight", () => {
     );
   });
 
-  it("lists several problems at once and exits 1: the committed wrangler.toml's production as it stands", async () => {
-    // A copy, alone in a folder: a developer's own .dev.vars.production must not change the result.
-    const committed = project(readFileSync(join(root, "wrangler.toml"), "utf8"));
+  it("lists several problems at once and exits 1: production in wrangler.toml as shipped", async () => {
+    // The fixture, alone in a folder: the developer's own wrangler.toml and .dev.vars.production
+    // (configured as README "Deploy" says) must not change the result.
+    const shipped = fixtureConfig();
     const failing = run(process.execPath, [
       join(root, "scripts/preflight.mjs"),
       "--config",
-      committed,
+      shipped,
       "--env",
       "production",
       "--var",
@@ -273,7 +345,7 @@ describe("npm run preflight", () => {
     );
     expect(stdout).toContain("error   API_KEYS holds the committed development key");
     expect(stdout).toContain("error   PLAYGROUND must be off when ENVIRONMENT=production");
-    // Offline here: wrangler is not logged in, which is said, not hidden.
+    // No login and no token reach a test (test-node/setup.ts): that is said, not hidden.
     expect(stdout).toContain(
       "warning secrets: could not check that SIGNING_KEYS exist (wrangler is not logged in)",
     );
@@ -298,13 +370,93 @@ describe("npm run preflight", () => {
       run(process.execPath, [join(root, "scripts/preflight.mjs"), "--env", "prod", ...args]),
     ).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining("no [env.prod]") });
   });
+});
+
+/** wrangler.toml as shipped, configured for production as README "Deploy" says, secrets beside it. */
+function deployable() {
+  const configPath = fixtureConfig({
+    edit: (text) =>
+      text
+        .replace("cec-auth.example.com", "cec-auth.shop.test")
+        .replace(
+          'ENVIRONMENT = "production"\nTENANT_SPACE_IDS = ""',
+          'ENVIRONMENT = "production"\nTENANT_SPACE_IDS = "202007159031"',
+        ),
+  });
+  writeFileSync(
+    join(dirname(configPath), ".dev.vars.production"),
+    `SIGNING_KEYS=${SIGNING_KEYS}\nAPI_KEYS=${API_KEYS}\n`,
+    { mode: 0o600 },
+  );
+  return configPath;
+}
+
+describe("npm run deploy", () => {
+  const quiet = { log: () => {}, warn: () => {} };
+  /** `npm run deploy -- --env production --config <configPath> ...more`, as a process of its own. */
+  const runDeploy = (configPath: string, more: string[] = [], options: { env?: NodeJS.ProcessEnv } = {}) =>
+    run(
+      process.execPath,
+      [join(root, "scripts/deploy.mjs"), "--env", "production", "--config", configPath, ...more],
+      options,
+    );
+
+  it("runs wrangler deploy only once preflight passes, on the configuration it checked", async () => {
+    const configPath = deployable();
+    const calls: { args: string[]; cwd: string }[] = [];
+    const run = (args: string[], { cwd }: { cwd: string }) => {
+      calls.push({ args, cwd });
+      return 0;
+    };
+    expect(await deploy({ env: "production", configPath, varEntries: ["DOCS:off"] }, { run, ...quiet })).toBe(
+      0,
+    );
+    expect(calls).toEqual([
+      {
+        args: ["deploy", "--config", configPath, "--env", "production", "--var", "DOCS:off"],
+        cwd: dirname(configPath),
+      },
+    ]);
+
+    calls.length = 0;
+    expect(await deploy({ env: "production", configPath: fixtureConfig() }, { run, ...quiet })).toBe(1);
+    expect(calls).toEqual([]);
+  });
+
+  it("refuses a secret given with --var (it would deploy as plain text), names from the Worker's code", async () => {
+    const { SECRET_NAMES } = await import("../src/config/policy");
+    for (const secret of SECRET_NAMES) {
+      await expect(runDeploy(deployable(), ["--var", `${secret}:x`])).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining(
+          `deploy: ${secret} is a secret: set it with \`wrangler secret put ${secret} --env production\``,
+        ),
+      });
+    }
+  }, 30_000);
 
   it("deploy refuses, deploying nothing, when preflight finds an error", async () => {
-    await expect(
-      run(process.execPath, [join(root, "scripts/deploy.mjs"), "--env", "production"]),
-    ).rejects.toMatchObject({
+    await expect(runDeploy(fixtureConfig())).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining("deploy: refused, nothing was deployed"),
     });
   }, 30_000);
+
+  it("never deploys from a test, even configured for production with an API token set", async () => {
+    const configPath = deployable();
+    const failing = runDeploy(configPath, [], {
+      env: { ...process.env, CLOUDFLARE_API_TOKEN: "a-token-a-ci-job-would-hold" },
+    });
+    await expect(failing).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining("preflight: --env production is ready to deploy"),
+      stderr: expect.stringContaining("refused to run `wrangler deploy` under a test runner"),
+    });
+  }, 30_000);
+
+  it("--dry-run builds the checked configuration into dist/<name> beside it", async () => {
+    const configPath = deployable();
+    await runDeploy(configPath, ["--dry-run"]);
+    expect(existsSync(join(dirname(configPath), "dist", "production", "index.js"))).toBe(true);
+  }, 60_000);
 });

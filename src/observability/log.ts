@@ -27,8 +27,10 @@ export function logEvent(level: LogLevel, event: string, fields: Record<string, 
       fieldsPresent[name] = typeof value === "string" ? replaceForbiddenCharacters(value) : value;
     }
   }
-  const line = asJsonText ? JSON.stringify(fieldsPresent) : fieldsPresent;
-  if (level === "error") console.error(line);
-  else if (level === "warn") console.warn(line);
-  else console.log(line);
+  // Locally every level goes through console.log (the level is a field): `wrangler dev`
+  // wraps console.warn and console.error output in its own multi-line blocks.
+  if (asJsonText) console.log(JSON.stringify(fieldsPresent));
+  else if (level === "error") console.error(fieldsPresent);
+  else if (level === "warn") console.warn(fieldsPresent);
+  else console.log(fieldsPresent);
 }
