@@ -309,7 +309,12 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
   }
 
   try {
-    await parseConfig(vars, { wranglerEnvironment: name });
+    const { consistency } = await parseConfig(vars, { wranglerEnvironment: name });
+    // The Worker cannot know what ran before it: say what a switch would cost, every time.
+    report.note(
+      "CONSISTENCY",
+      `${consistency.mode}, epoch "${consistency.epoch}". If [env.${name}] last ran another epoch (another CONSISTENCY or CONSISTENCY_EPOCH), deploying switches it: every token in flight (up to TOKEN_TTL_SECONDS old) and every open web-channel session is refused from then on (retCode 6) and must be issued or opened again. Give every switch a new CONSISTENCY_EPOCH (its date) and make it at a quiet hour (docs/consistency.md, "Switching modes")`,
+    );
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) {

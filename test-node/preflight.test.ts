@@ -99,8 +99,30 @@ const errors = (findings: Finding[]) =>
   findings.filter((finding) => finding.level === "error").map((f) => `${f.subject} ${f.message}`);
 
 describe("npm run preflight", () => {
-  it("passes a good configuration", async () => {
-    expect(await check(GOOD)).toEqual([]);
+  it("passes a good configuration, saying only what a consistency switch would cost", async () => {
+    expect(await check(GOOD)).toEqual([
+      {
+        level: "note",
+        subject: "CONSISTENCY",
+        message: expect.stringMatching(
+          /^eventual, epoch "eventual"\. If \[env\.production\] last ran another epoch/,
+        ),
+      },
+    ]);
+  });
+
+  it("names the epoch the environment will run in, and what a switch costs users", async () => {
+    const strict = GOOD.replace(
+      'ENVIRONMENT = "production"',
+      'ENVIRONMENT = "production"\nCONSISTENCY = "strict"\nCONSISTENCY_EPOCH = "2026-12-02"',
+    );
+    const [note] = await check(strict);
+    expect(note).toMatchObject({ level: "note", subject: "CONSISTENCY" });
+    expect(note?.message).toContain('strict, epoch "strict:2026-12-02"');
+    expect(note?.message).toContain(
+      "every token in flight (up to TOKEN_TTL_SECONDS old) and every open web-channel session is refused",
+    );
+    expect(note?.message).toContain("new CONSISTENCY_EPOCH");
   });
 
   it.each([
@@ -365,7 +387,9 @@ describe("npm run preflight", () => {
       "--var",
       `API_KEYS:${API_KEYS}`,
     ]);
-    expect(stdout).toBe("preflight: --env production is ready to deploy\n");
+    expect(stdout).toMatch(
+      /^note {4}CONSISTENCY eventual, epoch "eventual"\. .*\npreflight: --env production is ready to deploy\n$/,
+    );
     await expect(
       run(process.execPath, [join(root, "scripts/preflight.mjs"), "--env", "prod", ...args]),
     ).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining("no [env.prod]") });
