@@ -19,7 +19,8 @@ import { wranglerCommand } from "./wrangler.mjs";
 const root = new URL("..", import.meta.url).pathname;
 
 const USAGE = `usage: npm run keys -- generate              a SIGNING_KEYS entry: <kid>:<32 random bytes, base64url>
-       npm run keys -- api-key               an API_KEYS entry: 32 random bytes, base64url
+       npm run keys -- api-key [--name <name>]  an API_KEYS entry: 32 random bytes, base64url;
+                                             named (<name>:<key>) for API_KEY_SCOPES and the logs
        npm run keys -- rotate  --env <name>  step 1: add a new key second, SIGNING_KEYS=<old>,<new>
        npm run keys -- promote --env <name>  step 2: sign with it,         SIGNING_KEYS=<new>,<old>
        npm run keys -- retire  --env <name>  step 4: drop the old key,     SIGNING_KEYS=<new>
@@ -34,6 +35,9 @@ wrangler succeeded. If wrangler fails, the step stays pending: run the same comm
 Exit status: 0 done, 1 refused or wrangler failed, 2 usage.`;
 
 const secret = () => randomBytes(32).toString("base64url");
+
+/** An API key's name, as the Worker reads it (src/crypto/api-keys.ts, API_KEY_NAME). */
+const API_KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function newSigningKey(now = new Date()) {
   const date = now.toISOString().slice(0, 10).replaceAll("-", "");
@@ -221,13 +225,19 @@ export async function keysCommand(
     "keys",
     USAGE,
     argv,
-    { env: { type: "string" }, file: { type: "string" } },
+    { env: { type: "string" }, file: { type: "string" }, name: { type: "string" } },
     { allowPositionals: true },
   );
   const [step, ...extra] = positionals;
   if (extra.length > 0) usageError("keys", USAGE, `unexpected argument '${extra[0]}'`);
+  if (values.name !== undefined && step !== "api-key")
+    usageError("keys", USAGE, "--name goes with api-key only");
+  if (step === "api-key" && values.name !== undefined && !API_KEY_NAME.test(values.name)) {
+    usageError("keys", USAGE, "--name must be 1 to 64 letters, digits, '.', '_' or '-' (it is logged)");
+  }
   if (step === "generate" || step === "api-key") {
-    stdout(step === "generate" ? newSigningKey() : secret());
+    const apiKey = values.name === undefined ? secret() : `${values.name}:${secret()}`;
+    stdout(step === "generate" ? newSigningKey() : apiKey);
     return 0;
   }
   if (!["rotate", "promote", "retire", "show"].includes(step ?? "")) {

@@ -35,6 +35,24 @@ const PLACEHOLDERS = {
   API_KEYS: "preflight-placeholder-api-key-0000",
 };
 
+/**
+ * API_KEYS as the placeholder stands in for it when the real keys are not here: one named
+ * entry per name API_KEY_SCOPES uses, so that the scopes are checked for everything but the
+ * names themselves, which only the real secret holds.
+ */
+function placeholderApiKeys(scopesJson) {
+  let names = [];
+  try {
+    const scopes = JSON.parse(String(scopesJson ?? "{}"));
+    if (scopes && typeof scopes === "object" && !Array.isArray(scopes)) {
+      names = Object.keys(scopes).filter((name) => /^[A-Za-z0-9._-]{1,64}$/.test(name));
+    }
+  } catch {
+    // API_KEY_SCOPES itself is reported by the parser.
+  }
+  return [PLACEHOLDERS.API_KEYS, ...names.map((name) => `${name}:${PLACEHOLDERS.API_KEYS}`)].join(",");
+}
+
 /** Documentation domains (RFC 2606): an example left in place cannot serve CEC. */
 const EXAMPLE_DOMAIN = /(^|\.)example\.(com|org|net)$/i;
 
@@ -306,10 +324,31 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
       );
     }
     for (const secret of missingSecrets) vars[secret] = PLACEHOLDERS[secret];
+    if (missingSecrets.includes("API_KEYS")) vars.API_KEYS = placeholderApiKeys(vars.API_KEY_SCOPES);
   }
 
   try {
-    const { consistency } = await parseConfig(vars, { wranglerEnvironment: name });
+    const {
+      consistency,
+      apiKeys,
+      tenantSpaceIds,
+      environment: parsedEnvironment,
+    } = await parseConfig(vars, {
+      wranglerEnvironment: name,
+    });
+    // A partner's deployment: one customer's leaked key must not speak for the others.
+    if (
+      parsedEnvironment === "production" &&
+      tenantSpaceIds.size > 1 &&
+      !missingSecrets.includes("API_KEYS")
+    ) {
+      for (const key of apiKeys.keys.filter((holder) => holder.tenants === undefined)) {
+        report.warning(
+          "API_KEYS",
+          `${key.name === undefined ? `entry ${key.index} (unnamed)` : `the key named ${key.name}`} acts for every one of the ${tenantSpaceIds.size} tenants served: if it is one customer's, name it (name:key) and scope it in API_KEY_SCOPES (README, "For partners")`,
+        );
+      }
+    }
     // The Worker cannot know what ran before it: say what a switch would cost, every time.
     report.note(
       "CONSISTENCY",
@@ -318,10 +357,12 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) {
-      // A secret reported missing by wrangler is already listed.
-      if (!findings.some((finding) => finding.level === "error" && finding.subject === problem.variable)) {
-        report.error(problem.variable, problem.reason);
-      }
+      // A secret reported missing by wrangler is already listed; a variable may have several problems.
+      const listedMissing = missingSecrets.includes(problem.variable) && /^is not set/.test(problem.reason);
+      const alreadyListed = findings.some(
+        (finding) => finding.level === "error" && finding.subject === problem.variable && listedMissing,
+      );
+      if (!alreadyListed) report.error(problem.variable, problem.reason);
     }
   }
   return findings;

@@ -21,6 +21,8 @@ interface Env {
   COOKIE_DOMAIN?: string;
   ALLOWED_ORIGINS?: string;
   IDENTITY_ISSUERS?: string;
+  /** JSON object: an API key's name → the tenant space ids it may act for (README, "For partners"). */
+  API_KEY_SCOPES?: string;
   PLAYGROUND?: string;
   LOG_USER_IDS?: string;
   /** `/docs`: on (default) or off (README, "Configuration"). */

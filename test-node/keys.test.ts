@@ -228,3 +228,23 @@ describe("npm run keys, as a process", () => {
     expect(readCustody(file).keys).toEqual([OLD]);
   });
 });
+
+describe("npm run keys -- api-key", () => {
+  async function apiKey(args: string[]) {
+    const out: string[] = [];
+    const code = await keysCommand(["api-key", ...args], { stdout: (line: string) => out.push(line) });
+    return { code, printed: out.join("\n") };
+  }
+
+  it("prints a bare key, or a named one (name:key) for API_KEY_SCOPES", async () => {
+    expect((await apiKey([])).printed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const named = await apiKey(["--name", "acme"]);
+    expect(named).toEqual({ code: 0, printed: expect.stringMatching(/^acme:[A-Za-z0-9_-]{43}$/) });
+  });
+
+  it("refuses a name the Worker would refuse, with the usage (exit 2)", async () => {
+    await expect(
+      run(process.execPath, [join(root, "scripts/keys.mjs"), "api-key", "--name", "two words"]),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("--name must be 1 to 64 letters") });
+  });
+});

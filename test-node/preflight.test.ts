@@ -111,6 +111,55 @@ describe("npm run preflight", () => {
     ]);
   });
 
+  describe("a partner's deployment: API keys scoped to tenants", () => {
+    const twoTenants = GOOD.replace(
+      'ENVIRONMENT = "production"\nTENANT_SPACE_IDS = "202007159031"',
+      'ENVIRONMENT = "production"\nTENANT_SPACE_IDS = "202007159031,202107150001"',
+    );
+    const scoped = (scopes: Record<string, string[]>) =>
+      twoTenants.replace(
+        'ENVIRONMENT = "production"',
+        `ENVIRONMENT = "production"\nAPI_KEY_SCOPES = '${JSON.stringify(scopes)}'`,
+      );
+    const warnings = (findings: Finding[]) =>
+      findings.filter((finding) => finding.level === "warning").map((f) => `${f.subject} ${f.message}`);
+
+    it("warns of each key that acts for every tenant, in production with several tenants", async () => {
+      const findings = await check(twoTenants, { ...SECRETS, API_KEYS: `acme:${API_KEYS},${API_KEYS}x` });
+      expect(warnings(findings)).toEqual([
+        expect.stringContaining("API_KEYS the key named acme acts for every one of the 2 tenants served"),
+        expect.stringContaining("API_KEYS entry 2 (unnamed) acts for every one of the 2 tenants served"),
+      ]);
+      expect(errors(findings)).toEqual([]);
+    });
+
+    it("is quiet once every key is scoped", async () => {
+      const findings = await check(scoped({ acme: ["202007159031"], globex: ["202107150001"] }), {
+        ...SECRETS,
+        API_KEYS: `acme:${API_KEYS},globex:${API_KEYS}x`,
+      });
+      expect(warnings(findings)).toEqual([]);
+      expect(errors(findings)).toEqual([]);
+    });
+
+    it("checks the scopes: a name no key has, a tenant not served", async () => {
+      const findings = await check(scoped({ initech: ["202007159031"], acme: ["999999999999"] }), {
+        ...SECRETS,
+        API_KEYS: `acme:${API_KEYS}`,
+      });
+      expect(errors(findings)).toEqual([
+        expect.stringContaining("API_KEY_SCOPES names initech, which no entry of API_KEYS is named"),
+        expect.stringContaining("API_KEY_SCOPES gives acme a tenant space not in TENANT_SPACE_IDS"),
+      ]);
+    });
+
+    it("without the real API_KEYS here, checks the scopes' tenants and leaves their names to the secret", async () => {
+      const { API_KEYS: _, ...signingOnly } = SECRETS;
+      const findings = await check(scoped({ acme: ["202007159031"] }), signingOnly);
+      expect(errors(findings)).toEqual([]);
+    });
+  });
+
   it("names the epoch the environment will run in, and what a switch costs users", async () => {
     const strict = GOOD.replace(
       'ENVIRONMENT = "production"',

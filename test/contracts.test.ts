@@ -28,6 +28,15 @@ const kvDown: Send = (request) => callWith({ TOKENS: failingKv }, request);
 const notBuilt: Send = (request) =>
   callWith({ ASSETS: { fetch: async () => new Response(null, { status: 404 }) } }, request);
 const misconfigured: Send = (request) => callWith({ TOKEN_TTL_SECONDS: "soon" }, request);
+/** A deployment with one key scoped to a tenant (API_KEY_SCOPES). */
+const scopedKey: Send = (request) =>
+  callWith(
+    {
+      API_KEYS: "acme:scoped-key-0123456789abcdef",
+      API_KEY_SCOPES: JSON.stringify({ acme: ["202007159031"] }),
+    },
+    request,
+  );
 const production: Send = (request) => callWith({ ENVIRONMENT: "production" }, request);
 const overHttp = (request: Request) => new Request(request.url.replace(/^https:/, "http:"), request);
 
@@ -225,7 +234,7 @@ const scenarios: Record<string, () => Promise<readonly Scenario[]>> = {
   "get /v1/stats": async () => [
     ["counters", () => get("/v1/stats", bearer())],
     ["no key", () => get("/v1/stats")],
-
+    ["a key scoped to tenants", () => get("/v1/stats", bearer("scoped-key-0123456789abcdef")), scopedKey],
     ["address ceiling", () => get("/v1/stats", bearer()), rateLimited],
   ],
   "get /openapi.json": async () => [["the document", () => get("/openapi.json")]],

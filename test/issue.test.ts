@@ -163,13 +163,19 @@ describe("POST /v1/tokens", () => {
 
   describe("the record in KV", () => {
     it("is keyed by a hash, holds no secret, and expires after the token", async () => {
-      const { token, tokenId, expiresAt } = await issue(newIdentity(), { ttlSeconds: 120 });
+      const identity = newIdentity();
+      const { token, tokenId, expiresAt } = await issue(identity, { ttlSeconds: 120 });
       const key = await recordKeyFor(tokenId);
 
       const listed = await env.TOKENS.list({ prefix: key });
       expect(listed.keys).toHaveLength(1);
       const stored = await env.TOKENS.get(key);
-      expect(JSON.parse(stored ?? "null")).toEqual({ state: "issued", exp: Date.parse(expiresAt) / 1000 });
+      // The token's tenant is kept, so that a key scoped to tenants can tell whose token it is.
+      expect(JSON.parse(stored ?? "null")).toEqual({
+        state: "issued",
+        exp: Date.parse(expiresAt) / 1000,
+        tenant: identity.tenantSpaceId,
+      });
       expect(stored).not.toContain(tokenId);
       expect(stored).not.toContain(token.split(".")[2]);
       // Record lives past exp + clock tolerance (5 s) + margin (60 s).

@@ -197,6 +197,29 @@ describe("TokenLedger: user revocation", () => {
   });
 });
 
+describe("TokenLedger: revocations by a scoped caller", () => {
+  const scoped = (scope: string[]) => ({ ...revocation(), scope });
+
+  it("a token recorded for another tenant is out of scope, and stays usable", async () => {
+    const { ledger, token } = await ledgerWithToken();
+    expect(await ledger.revokeToken(token.ref, scoped(["another-tenant"]))).toBe("outOfScope");
+    expect(await ledger.useToken(token, unlimited())).toBe("ok");
+    expect(await ledger.revokeToken(token.ref, scoped([token.tenant]))).toBe("revoked");
+    expect(await ledger.useToken(token, unlimited())).toBe("revoked");
+  });
+
+  it("a ref never recorded is revoked for the scope's tenants only; an unscoped revocation widens it", async () => {
+    const ledger = freshLedger();
+    const token = newToken();
+    expect(await ledger.revokeToken(token.ref, scoped(["another-tenant"]))).toBe("revoked");
+    // The token, recorded later for its own tenant, is not refused by another tenant's revocation.
+    await ledger.recordIssued(live(token));
+    expect(await ledger.useToken(token, unlimited())).toBe("ok");
+    await ledger.revokeToken(token.ref, revocation());
+    expect(await ledger.useToken(token, unlimited())).toBe("revoked");
+  });
+});
+
 describe("TokenLedger: sessions", () => {
   it(`a user keeps at most ${MAX_SESSIONS_PER_USER} session rows: opening one more drops the oldest`, async () => {
     const { ledger, token } = await ledgerWithToken();

@@ -1,8 +1,9 @@
 import { ok } from "../core/decision";
-import { type ApiKeyRing, buildApiKeyRing } from "../crypto/api-keys";
+import { type ApiKeyEntry, type ApiKeyRing, buildApiKeyRing } from "../crypto/api-keys";
 import { importKeyRing, type RawSigningKey, type SigningKeyRing } from "../crypto/signing-keys";
 import type { IdentityIssuer } from "../identity/issuers";
 import { parseIdentityIssuers } from "../identity/issuers";
+import { parseApiKeyScopes } from "./api-key-scopes";
 import { bindingProblems } from "./bindings";
 import { developmentFallback, withDevelopmentIssuer } from "./development";
 import { environmentProblems, howToSet, isDeployed, type ParseOptions } from "./policy";
@@ -158,6 +159,7 @@ export async function parseConfig(env: ConfigEnv, options: ParseOptions = {}): P
   }
 
   const servedTenants = new Set(tenantSpaceIds);
+  const apiKeyScopes = parseApiKeyScopes(vars.API_KEY_SCOPES, apiKeys ?? [], servedTenants, problems);
   const issuers =
     vars.IDENTITY_ISSUERS === undefined
       ? ok<IdentityIssuer[]>([])
@@ -175,6 +177,7 @@ export async function parseConfig(env: ConfigEnv, options: ParseOptions = {}): P
     tenantSpaceIds: servedTenants,
     signingKeys,
     apiKeys,
+    apiKeyScopes,
   });
 }
 
@@ -187,7 +190,8 @@ async function build(
     identityIssuers: readonly IdentityIssuer[];
     tenantSpaceIds: ReadonlySet<string>;
     signingKeys: readonly [RawSigningKey, ...RawSigningKey[]];
-    apiKeys: readonly string[];
+    apiKeys: readonly ApiKeyEntry[];
+    apiKeyScopes: ReadonlyMap<string, ReadonlySet<string>>;
   },
 ): Promise<Config> {
   const { signingKeys } = settled;
@@ -204,7 +208,7 @@ async function build(
       // Pseudonyms stay stable while the first key does; they change when it rotates.
       pseudonymKey: (await importKeyRing(signingKeys, "log-pseudonym")).current.key,
     },
-    apiKeys: await buildApiKeyRing(settled.apiKeys),
+    apiKeys: await buildApiKeyRing(settled.apiKeys, settled.apiKeyScopes),
     tenantSpaceIds: settled.tenantSpaceIds,
     tokenTtlSeconds: parsed.TOKEN_TTL_SECONDS,
     clockToleranceSeconds: parsed.CLOCK_TOLERANCE_SECONDS,

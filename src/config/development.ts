@@ -1,3 +1,4 @@
+import type { ApiKeyEntry } from "../crypto/api-keys";
 import { decodeBase64url } from "../crypto/encoding";
 import { parseSigningKeys, type RawSigningKey } from "../crypto/signing-keys";
 import { developmentIssuer } from "../identity/development-idp";
@@ -53,16 +54,18 @@ function withoutTrailingZeros(bytes: Uint8Array): Uint8Array {
 const sameBytes = (a: Uint8Array, b: Uint8Array) =>
   a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
 
-/** Whether the API keys include the committed development one. */
-export function holdsDevelopmentApiKey(apiKeys: readonly string[]): boolean {
-  return apiKeys.includes(DEVELOPMENT_DEFAULTS.API_KEYS);
+/** Whether the API keys include the committed development one, named or not. */
+export function holdsDevelopmentApiKey(apiKeys: readonly ApiKeyEntry[]): boolean {
+  return apiKeys.some(({ key }) => key === DEVELOPMENT_DEFAULTS.API_KEYS);
 }
 
 /** The committed value a development deployment uses for a required setting left unset. */
 export function developmentFallback(name: "TENANT_SPACE_IDS" | "API_KEYS" | "SIGNING_KEYS") {
-  return name === "SIGNING_KEYS"
-    ? (parseSigningKeys(DEVELOPMENT_DEFAULTS.SIGNING_KEYS) as [RawSigningKey, ...RawSigningKey[]])
-    : csv(DEVELOPMENT_DEFAULTS[name]);
+  if (name === "SIGNING_KEYS") {
+    return parseSigningKeys(DEVELOPMENT_DEFAULTS.SIGNING_KEYS) as [RawSigningKey, ...RawSigningKey[]];
+  }
+  if (name === "API_KEYS") return [{ name: undefined, key: DEVELOPMENT_DEFAULTS.API_KEYS }];
+  return csv(DEVELOPMENT_DEFAULTS[name]);
 }
 
 /** In development, the built-in identity provider (/dev/idp) is one more issuer. */

@@ -1,3 +1,4 @@
+import type { ApiKeyEntry } from "../crypto/api-keys";
 import type { RawSigningKey } from "../crypto/signing-keys";
 import { holdsDevelopmentApiKey, holdsDevelopmentSigningKey } from "./development";
 import type { ConfigProblem, Environment } from "./variables";
@@ -46,7 +47,7 @@ export function environmentProblems(
   environment: Environment,
   settings: {
     readonly signingKeys: readonly RawSigningKey[] | undefined;
-    readonly apiKeys: readonly string[] | undefined;
+    readonly apiKeys: readonly ApiKeyEntry[] | undefined;
     readonly allowedOrigins: readonly string[] | undefined;
     readonly playground: "on" | "off";
   },

@@ -9,6 +9,7 @@ import {
   TOKEN_TTL_MAX_SECONDS,
 } from "../core/constants";
 import { FORBIDDEN_CHARACTER } from "../core/text";
+import { parseApiKeyEntry } from "../crypto/api-keys";
 import { parseSigningKeys, type RawSigningKey } from "../crypto/signing-keys";
 
 /**
@@ -64,6 +65,7 @@ export interface ConfigEnv {
   ENVIRONMENT?: unknown;
   SIGNING_KEYS?: unknown;
   API_KEYS?: unknown;
+  API_KEY_SCOPES?: unknown;
   TENANT_SPACE_IDS?: unknown;
   TOKEN_TTL_SECONDS?: unknown;
   CLOCK_TOLERANCE_SECONDS?: unknown;
@@ -306,13 +308,21 @@ const variables = {
       optionalText,
       z.optional(
         z.pipe(
-          z.transform(csv),
-          z.array(z.string().check(z.minLength(MIN_API_KEY_LENGTH))).check(z.minLength(1)),
+          z.transform((text: string) => csv(text).map(parseApiKeyEntry)),
+          z
+            .array(
+              z.object({
+                name: z.optional(z.string()),
+                key: z.string().check(z.minLength(MIN_API_KEY_LENGTH)),
+              }),
+            )
+            .check(z.minLength(1)),
         ),
       ),
     ),
-    expected: `must be one API key, or several separated by commas, each at least ${MIN_API_KEY_LENGTH} characters`,
+    expected: `must be one API key, or several separated by commas, each at least ${MIN_API_KEY_LENGTH} characters and optionally named (name:key, the name of letters, digits, '.', '_' or '-')`,
   },
+  API_KEY_SCOPES: { schema: optionalText, expected: "must be a JSON object" },
 } as const;
 
 type Variables = typeof variables;

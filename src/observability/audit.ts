@@ -15,8 +15,10 @@ export interface Audit {
   channelId?: string;
   /** The `kid` of the key that signed the token or cookie presented. */
   kid?: string;
-  /** Which API key (1-based position in API_KEYS) the caller used. */
-  apiKey?: number;
+  /** Which API key acted: its name in API_KEYS, or its 1-based position when unnamed. Never the key. */
+  apiKey?: string | number;
+  /** Which service binding called over RPC: its `props.name`, when the consumer set one. */
+  binding?: string;
   /** The identity provider that vouched for the caller. */
   identityIssuer?: string;
   /** The rate limiter that refused the request. */

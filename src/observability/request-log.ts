@@ -89,6 +89,7 @@ export async function recordCall(
     user,
     kid: audit.kid,
     apiKey: audit.apiKey,
+    binding: audit.binding,
     caller,
     asn: call.asn,
     colo: call.colo,
@@ -102,6 +103,8 @@ export async function recordCall(
     tenant,
     user,
     caller,
+    apiKey: audit.apiKey,
+    binding: audit.binding,
     limiter: audit.limiter,
     securityEvent: audit.securityEvent,
   });

@@ -16,8 +16,8 @@ const REPEATED_FAILURE_TRACKED_MAX = 10_000;
 
 export type { SecurityEventKind };
 
-/** What a finished request decided, as the request log has it. */
-export interface Decision {
+/** What a finished request or call decided, as the request log has it. */
+export interface FinishedDecision {
   requestId: string;
   route: string;
   outcome: Outcome | undefined;
@@ -28,6 +28,10 @@ export interface Decision {
   /** The caller's address class (src/observability/address-class.ts), never the address. */
   caller: string;
   limiter: string | undefined;
+  /** The API key that acted (its name, or its position when unnamed), never the key. */
+  apiKey?: string | number | undefined;
+  /** The service binding that called, by its `props.name`. */
+  binding?: string | undefined;
   /** Marked by the code that decided (src/observability/audit.ts). */
   securityEvent: SecurityEventKind | undefined;
 }
@@ -51,7 +55,7 @@ const failures = new Map<string, { since: number; count: number }>();
  * `repeated_failures` when this isolate has counted enough failures on one identity or
  * address class; each as its own log record.
  */
-export function reportSecurityEvents(decision: Decision, now = Date.now()): SecurityEventKind[] {
+export function reportSecurityEvents(decision: FinishedDecision, now = Date.now()): SecurityEventKind[] {
   const kinds: SecurityEventKind[] = [];
   const { outcome, reason, route } = decision;
   // Marked by the code that decided (src/core/decision.ts): never inferred from a reason's words.
@@ -73,6 +77,8 @@ export function reportSecurityEvents(decision: Decision, now = Date.now()): Secu
       tenant: decision.tenant,
       user: decision.user,
       caller: decision.caller,
+      apiKey: decision.apiKey,
+      binding: decision.binding,
       limiter: decision.limiter,
       ...(kind === "repeated_failures" && {
         failures: REPEATED_FAILURE_THRESHOLD,

@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { Caller } from "../access/callers";
+import { type Caller, outOfScope, permittedIssue, serviceBindingCaller } from "../access/callers";
 import { type Budget, spend, tokenLimit } from "../access/rate-limits";
 import { type Config, ConfigError, loadConfig } from "../config/config";
 import { type Decision, ok, refuse } from "../core/decision";
@@ -32,9 +32,6 @@ export type Answer<T extends object = object> =
   | ({ readonly retCode: 0; readonly message: string } & T)
   | { readonly retCode: Exclude<RetCode, 0>; readonly message: string };
 
-/** Another Worker of the enterprise, bound with `[[services]] … entrypoint = "TokenService"`. */
-const SERVICE_BINDING: Caller = { kind: "serviceBinding" };
-
 /**
  * The second front door: Workers RPC for enterprise Workers on Cloudflare, with no API
  * key and no public hop (only code deployed to the account can hold the binding). Each
@@ -56,11 +53,13 @@ export class TokenService extends WorkerEntrypoint<Env> {
     ttlSeconds?: number;
   }): Promise<Answer<IssuedToken>> {
     return answered(
-      await run(this.env, "issueToken", "issuance", async (config, audit) => {
+      await run(this, "issueToken", "issuance", async (config, audit, caller) => {
         const request = parseInput(issueTokenRequest, input);
         if (request.outcome !== "ok") return request;
         note(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
-        const issued = await issueToken(config, credentialState(config, this.env), request.value);
+        const permitted = permittedIssue(caller, request.value, config.tenantSpaceIds);
+        if (permitted.outcome !== "ok") return permitted;
+        const issued = await issueToken(config, credentialState(config, this.env), permitted.value.request);
         if (issued.outcome === "ok")
           note(audit, { reason: "token issued", kid: config.signingKeys.current.kid });
         return issued;
@@ -71,10 +70,11 @@ export class TokenService extends WorkerEntrypoint<Env> {
   /** `DELETE /v1/tokens/{tokenId}`. Spends the ends budget, never the issuance one. */
   async revokeToken(tokenId: string): Promise<Answer> {
     return answered(
-      await run(this.env, "revokeToken", "ends", async (config) => {
+      await run(this, "revokeToken", "ends", async (config, _, caller) => {
         const id = parseInput(tokenIdParam, tokenId);
         if (id.outcome !== "ok") return refuse("malformedRequest", "tokenId is not a token id");
-        const revoked = await revokeToken(credentialState(config, this.env), id.value);
+        const scope = caller.kind === "identity" ? undefined : caller.tenants;
+        const revoked = await revokeToken(credentialState(config, this.env), id.value, scope);
         return revoked.outcome === "ok" ? ok({}) : revoked;
       }),
     );
@@ -86,10 +86,12 @@ export class TokenService extends WorkerEntrypoint<Env> {
     userId: string;
   }): Promise<Answer<{ revokedBefore: string }>> {
     return answered(
-      await run(this.env, "revokeUser", "ends", async (config, audit) => {
+      await run(this, "revokeUser", "ends", async (config, audit, caller) => {
         const user = parseInput(revokeUserRequest, input);
         if (user.outcome !== "ok") return user;
         note(audit, { tenant: user.value.tenantSpaceId, userId: user.value.userId });
+        const scoped = outOfScope(caller, user.value.tenantSpaceId);
+        if (scoped) return scoped;
         const revoked = await revokeUser(config, credentialState(config, this.env), user.value);
         if (revoked.outcome !== "ok") return revoked;
         return ok({ revokedBefore: new Date(revoked.value * 1000).toISOString() });
@@ -105,7 +107,7 @@ export class TokenService extends WorkerEntrypoint<Env> {
     tenantSpaceId: string;
   }): Promise<Answer> {
     return answered(
-      await run(this.env, "validateToken", undefined, async (config, audit) => {
+      await run(this, "validateToken", undefined, async (config, audit) => {
         const request = parseInput(validateRequest, input);
         if (request.outcome !== "ok") return request;
         note(audit, { tenant: request.value.tenantSpaceId, userId: request.value.userId });
@@ -124,7 +126,7 @@ export class TokenService extends WorkerEntrypoint<Env> {
     value: string,
   ): Promise<Answer<{ tenantId: string; channelId: string; userId: string }>> {
     return answered(
-      await run(this.env, "verifySession", undefined, async (config, audit) => {
+      await run(this, "verifySession", undefined, async (config, audit) => {
         if (typeof value !== "string" || value === "") {
           return refuse("credentialMissing", "no ccmessaging-token value");
         }
@@ -150,11 +152,12 @@ export class TokenService extends WorkerEntrypoint<Env> {
  * nothing escapes as an exception.
  */
 async function run<T>(
-  env: Env,
+  entrypoint: WorkerEntrypoint<Env>,
   method: string,
   budget: Budget | undefined,
-  decide: (config: Config, audit: Audit) => Promise<Decision<T>>,
+  decide: (config: Config, audit: Audit, caller: Caller) => Promise<Decision<T>>,
 ): Promise<Decision<T>> {
+  const { env, ctx } = entrypoint as unknown as { env: Env; ctx: ExecutionContext };
   const started = Date.now();
   // One JSON line per event where a person reads the console (src/index.ts does the same for HTTP).
   logAsJsonText(env.ENVIRONMENT === "development");
@@ -164,8 +167,13 @@ async function run<T>(
   let decision: Decision<T>;
   try {
     config = await loadConfig(env);
-    const overBudget = budget === undefined ? undefined : await spend(env, budget, SERVICE_BINDING);
-    decision = overBudget ?? (await decide(config, audit));
+    const caller = serviceBindingCaller(ctx.props, config.tenantSpaceIds);
+    if (caller.outcome !== "ok") decision = caller;
+    else {
+      note(audit, { binding: caller.value.kind === "serviceBinding" ? caller.value.name : undefined });
+      const overBudget = budget === undefined ? undefined : await spend(env, budget, caller.value);
+      decision = overBudget ?? (await decide(config, audit, caller.value));
+    }
   } catch (error) {
     decision =
       error instanceof ConfigError

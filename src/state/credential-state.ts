@@ -20,8 +20,12 @@ export interface CredentialState {
   recordIssued(token: TokenFacts, signedInAt?: number): Promise<"ok" | "userRevoked">;
   /** Whether a correctly signed token may pass validation now (strict mode counts the use). */
   useToken(token: TokenFacts, now: number): Promise<TokenStanding>;
-  /** Idempotent; works for a token whose record is missing or gone. */
-  revokeToken(tokenId: string, now: number): Promise<void>;
+  /**
+   * Idempotent; works for a token whose record is missing or gone. With `scope` (a scoped
+   * caller's tenants): "outOfScope", and nothing written, when the token is known to be
+   * another tenant's; a token not known is revoked for the scope's tenants only.
+   */
+  revokeToken(tokenId: string, now: number, scope?: ReadonlySet<string>): Promise<"revoked" | "outOfScope">;
   /** Everything the user holds, issued at or before `now` (seconds), is refused. Returns `revokedBefore`. */
   revokeUser(owner: TokenOwner, now: number): Promise<number>;
   /** The token's use and the session's record, together (strict mode: atomically). */

@@ -33,7 +33,7 @@ async function admit(
 ) {
   if (who.outcome !== "ok") return answer(c, who);
   const caller = who.value;
-  if (caller.kind === "apiKey") note(c.var.audit, { apiKey: caller.index });
+  if (caller.kind === "apiKey") note(c.var.audit, { apiKey: caller.name ?? caller.index });
   if (caller.kind === "identity")
     note(c.var.audit, { userId: caller.identity.userId, identityIssuer: caller.identity.issuer });
   const overBudget = budget === undefined ? undefined : await spend(c.env, budget, caller);

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { outOfScope } from "../../access/callers";
 import type { Config } from "../../config/config";
 import { revokeUserRequest, userRevocationAnswer } from "../../core/schemas";
 import { revokeUser } from "../../domain/revocations/revoke-user";
@@ -24,6 +25,8 @@ export function revocationsRoute(config: Config) {
     async (c) => {
       const request = c.req.valid("json");
       note(c.var.audit, { tenant: request.tenantSpaceId, userId: request.userId });
+      const scoped = outOfScope(c.var.caller, request.tenantSpaceId);
+      if (scoped) return answer(c, scoped);
       const result = await revokeUser(config, credentialState(config, c.env), request);
       if (result.outcome !== "ok") return answer(c, result);
       note(c.var.audit, { reason: "user revoked" });

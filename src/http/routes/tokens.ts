@@ -41,7 +41,10 @@ export function tokensRoute(config: Config) {
       if (!z.safeParse(tokenIdParam, tokenId).success) {
         return answer(c, refuse("malformedRequest", "tokenId is not a token id"));
       }
-      await revokeToken(credentialState(config, c.env), tokenId);
+      const { caller } = c.var;
+      const scope = caller.kind === "identity" ? undefined : caller.tenants;
+      const revoked = await revokeToken(credentialState(config, c.env), tokenId, scope);
+      if (revoked.outcome !== "ok") return answer(c, revoked);
       note(c.var.audit, { reason: "token revoked" });
       return c.body(null, 204, NO_STORE);
     });
@@ -81,10 +84,12 @@ export const tokensOperations: readonly Operation[] = [
     path: "/v1/tokens/{tokenId}",
     summary: "Revoke a token",
     description:
-      "From then on validation answers retCode 6, and so does every web-channel session the token opened.",
+      "From then on validation answers retCode 6, and so does every web-channel session the token opened. " +
+      "A key scoped to tenants (API_KEY_SCOPES) gets 403, retCode 7, for another tenant's token, which keeps " +
+      "validating; an id that names no token answers 204.",
     security: "apiKey",
     parameters: { tokenId: tokenIdParam },
     success: { 204: { description: "Revoked (idempotent)" } },
-    refusals: ["malformedRequest", "unauthorized", "rateLimited", "serviceUnavailable"],
+    refusals: ["malformedRequest", "unauthorized", "tenantNotServed", "rateLimited", "serviceUnavailable"],
   },
 ];

@@ -17,7 +17,14 @@ import type {
 } from "../credential-state";
 import { kvKey, sessionIdHashOf, sessionRefOf, tokenRefOf, userRefOf } from "../keys";
 import { KvStore, recordExpiration } from "./kv-store";
-import { type SessionRecord, sessionRecord, type TokenRecord, tokenRecord, userRevocation } from "./records";
+import {
+  revokes,
+  type SessionRecord,
+  sessionRecord,
+  type Tombstone,
+  tokenRecord,
+  userRevocation,
+} from "./records";
 
 /**
  * CONSISTENCY=eventual: the state in Workers KV, and nowhere else (docs/storage-schema.md).
@@ -44,7 +51,7 @@ export class KvState implements CredentialState {
     const lastValidSecond = token.expiresAt + this.config.clockToleranceSeconds;
     await this.store.write(
       kvKey.token(await tokenRefOf(token.tokenId)),
-      { state: "issued", exp: token.expiresAt },
+      { state: "issued", exp: token.expiresAt, tenant: token.tenantSpaceId },
       recordExpiration(lastValidSecond, token.issuedAt),
       "write token record",
     );
@@ -57,18 +64,40 @@ export class KvState implements CredentialState {
       this.tokenRecord(await tokenRefOf(token.tokenId)),
       this.revokedSince(token, token.issuedAt),
     ]);
-    if (record?.state === "revoked") return "revoked";
+    if (revokes(record, token.tenantSpaceId)) return "revoked";
     if (userRevoked) return "userRevoked";
     // No record: KV may not have carried it here yet. See KV_PROPAGATION_GRACE_SECONDS.
     return !record && now - token.issuedAt > KV_PROPAGATION_GRACE_SECONDS ? "unknown" : "ok";
   }
 
-  async revokeToken(tokenId: string, now: number): Promise<void> {
-    await this.writeTombstone(
-      await tokenRefOf(tokenId),
-      { state: "revoked", revokedAt: now },
-      "write token revocation",
-    );
+  /**
+   * Unscoped: a tombstone, with no read first. Scoped: the record is read first, to tell
+   * whose token it is; a token of another tenant is "outOfScope" and nothing is written; a
+   * token this location does not know (not issued here yet, or long gone) gets a tombstone
+   * that covers the scope's tenants only (with any it already covered).
+   */
+  async revokeToken(
+    tokenId: string,
+    now: number,
+    scope?: ReadonlySet<string>,
+  ): Promise<"revoked" | "outOfScope"> {
+    const tokenRef = await tokenRefOf(tokenId);
+    const operation = "write token revocation";
+    if (scope === undefined) {
+      await this.writeTombstone(tokenRef, { state: "revoked", revokedAt: now }, operation);
+      return "revoked";
+    }
+    const record = await this.tokenRecord(tokenRef);
+    if (record?.state === "issued" && record.tenant !== undefined) {
+      if (!scope.has(record.tenant)) return "outOfScope";
+      await this.writeTombstone(tokenRef, { state: "revoked", revokedAt: now }, operation);
+      return "revoked";
+    }
+    if (record?.state === "revoked" && record.tenants === undefined) return "revoked";
+    const covered = record?.state === "revoked" ? (record.tenants ?? []) : [];
+    const tenants = [...new Set([...covered, ...scope])].sort();
+    await this.writeTombstone(tokenRef, { state: "revoked", revokedAt: now, tenants }, operation);
+    return "revoked";
   }
 
   /**
@@ -107,7 +136,7 @@ export class KvState implements CredentialState {
       this.revokedSince(owner, seconds(session.createTime)),
     ]);
     if (userRevoked) return "userRevoked";
-    if (token?.state === "revoked") return token.by === "logout" ? "ended" : "tokenRevoked";
+    if (revokes(token, session.tenantId)) return token.by === "logout" ? "ended" : "tokenRevoked";
     return sessionStanding(record, await sessionIdHashOf(session.sessionId), session, nowMs);
   }
 
@@ -127,11 +156,7 @@ export class KvState implements CredentialState {
    * A token's tombstone. It outlives the token and every session it can have opened
    * (REVOCATION_HORIZON_SECONDS), whatever the configuration was then.
    */
-  private async writeTombstone(
-    tokenRef: string,
-    tombstone: Extract<TokenRecord, { state: "revoked" }>,
-    operation: string,
-  ): Promise<void> {
+  private async writeTombstone(tokenRef: string, tombstone: Tombstone, operation: string): Promise<void> {
     const now = tombstone.revokedAt;
     await this.store.write(
       kvKey.token(tokenRef),

@@ -109,11 +109,11 @@ export class LedgerClient {
   }
 
   /** Revokes by token id: the id names the shard. What is not a token id names none: nothing to do. */
-  async revokeToken(tokenId: string, options: RevokeOptions): Promise<void> {
+  async revokeToken(tokenId: string, options: RevokeOptions): Promise<"revoked" | "outOfScope"> {
     const shard = shardOfTokenId(tokenId);
-    if (shard === undefined) return;
+    if (shard === undefined) return "revoked";
     const ref = await tokenRefOf(tokenId);
-    await withDeadline(this.placement.deadlineMs, "ledger", "revoke token", () =>
+    return withDeadline(this.placement.deadlineMs, "ledger", "revoke token", () =>
       this.stub(shard).revokeToken(ref, options),
     );
   }

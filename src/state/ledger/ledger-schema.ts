@@ -36,6 +36,9 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;`,
   // 2: a user's sessions found without a scan, to keep them to MAX_SESSIONS_PER_USER.
   "CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (tenant, user, keep_until)",
+  // 3: a revocation by a scoped caller of a token never recorded covers its tenants only
+  // (a JSON array; NULL, as every earlier row has it, covers every tenant).
+  "ALTER TABLE tokens ADD COLUMN revoked_for TEXT",
 ];
 
 /** The version an object's schema is at once migrated. */

@@ -42,8 +42,12 @@ export class LedgerState implements CredentialState {
     return this.ledger.useToken(await this.ledgerToken(token), this.useOptions(now));
   }
 
-  async revokeToken(tokenId: string, now: number): Promise<void> {
-    await this.ledger.revokeToken(tokenId, { now, keepUntil: revocationKeepUntil(now) });
+  revokeToken(tokenId: string, now: number, scope?: ReadonlySet<string>): Promise<"revoked" | "outOfScope"> {
+    return this.ledger.revokeToken(tokenId, {
+      now,
+      keepUntil: revocationKeepUntil(now),
+      ...(scope !== undefined && { scope: [...scope].sort() }),
+    });
   }
 
   revokeUser(owner: TokenOwner, now: number): Promise<number> {

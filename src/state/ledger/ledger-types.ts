@@ -31,6 +31,11 @@ export interface RevokeOptions {
   readonly now: number;
   /** Seconds: past anything the revocation refuses. */
   readonly keepUntil: number;
+  /**
+   * A token revocation by a scoped caller: the tenants it may act for. A token recorded
+   * for another tenant is "outOfScope"; one never recorded is revoked for these only.
+   */
+  readonly scope?: readonly string[];
 }
 
 export interface LedgerUser {

@@ -51,6 +51,7 @@ type TokenRow = {
   user: string | null;
   uses: number;
   revoked_at: number | null;
+  revoked_for: string | null;
   keep_until: number;
 };
 
@@ -104,10 +105,27 @@ export class TokenLedger extends DurableObject<Env> {
     return this.ctx.storage.transactionSync(() => countUse(this.#sql, token, options));
   }
 
-  /** Revokes a token by its ref, recorded or not (its record may have expired with it). */
-  async revokeToken(ref: string, options: RevokeOptions): Promise<void> {
-    revoke(this.#sql, ref, options.now, options.keepUntil);
-    await scheduleCleanup(this.ctx.storage, options.keepUntil);
+  /**
+   * Revokes a token by its ref, recorded or not (its row may have gone with it). For a
+   * scoped caller: a token recorded for another tenant is "outOfScope", nothing written;
+   * one never recorded (or gone) is revoked for the scope's tenants only.
+   */
+  async revokeToken(ref: string, options: RevokeOptions): Promise<"revoked" | "outOfScope"> {
+    const { now, keepUntil, scope } = options;
+    const revoked = this.ctx.storage.transactionSync(() => {
+      const row = findToken(this.#sql, ref);
+      if (scope === undefined || (row?.tenant != null && scope.includes(row.tenant))) {
+        revoke(this.#sql, ref, now, keepUntil);
+        return "revoked" as const;
+      }
+      if (row?.tenant != null) return "outOfScope" as const;
+      if (row !== undefined && row.revoked_at !== null && row.revoked_for === null) return "revoked" as const;
+      const covered: string[] = row?.revoked_for ? JSON.parse(row.revoked_for) : [];
+      revoke(this.#sql, ref, now, keepUntil, [...new Set([...covered, ...scope])].sort());
+      return "revoked" as const;
+    });
+    if (revoked === "revoked") await scheduleCleanup(this.ctx.storage, keepUntil);
+    return revoked;
   }
 
   /**
@@ -182,8 +200,7 @@ export class TokenLedger extends DurableObject<Env> {
         .toArray()[0];
       const same = row !== undefined && sameSecret(session.sid, row.sid);
       // A logout revokes the token and marks its own session ended: that one says so.
-      if (token !== undefined && token.revoked_at !== null)
-        return same && row?.state === "ended" ? "ended" : "tokenRevoked";
+      if (revokedFor(token, session.tenant)) return same && row?.state === "ended" ? "ended" : "tokenRevoked";
       if (row === undefined) return "unknown";
       if (!same) return "replaced";
       return row.state === "active" ? "ok" : "ended";
@@ -238,7 +255,7 @@ export class TokenLedger extends DurableObject<Env> {
 /** One use of a token, inside a caller's transaction. */
 function countUse(sql: SqlStorage, token: LedgerToken, options: UseOptions): TokenStanding {
   const row = findToken(sql, token.ref);
-  if (row !== undefined && row.revoked_at !== null) return "revoked";
+  if (revokedFor(row, token.tenant)) return "revoked";
   const before = userRevokedBefore(sql, token);
   if (before !== undefined && token.issuedAt <= before) return "userRevoked";
   // A row past keep_until is as good as removed, so no verdict depends on when cleanup last ran.
@@ -250,22 +267,42 @@ function countUse(sql: SqlStorage, token: LedgerToken, options: UseOptions): Tok
   return "ok";
 }
 
-/** A token's revocation: an upsert, so a ref never recorded (or whose row is gone) is revoked too. */
-function revoke(sql: SqlStorage, ref: string, now: number, keepUntil: number): void {
+/**
+ * A token's revocation: an upsert, so a ref never recorded (or whose row is gone) is
+ * revoked too. `tenants`: the only tenants it covers (a scoped caller's, for a token never
+ * recorded); without, every tenant, and a narrower earlier revocation is widened.
+ */
+function revoke(
+  sql: SqlStorage,
+  ref: string,
+  now: number,
+  keepUntil: number,
+  tenants?: readonly string[],
+): void {
   sql.exec(
-    `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until)
-     VALUES (?, NULL, NULL, NULL, 0, ?, ?)
+    `INSERT INTO tokens (ref, tenant, user, issued_at, uses, revoked_at, keep_until, revoked_for)
+     VALUES (?, NULL, NULL, NULL, 0, ?, ?, ?)
      ON CONFLICT (ref) DO UPDATE SET revoked_at = coalesce(revoked_at, excluded.revoked_at),
-       keep_until = max(keep_until, excluded.keep_until)`,
+       keep_until = max(keep_until, excluded.keep_until), revoked_for = excluded.revoked_for`,
     ref,
     now,
     keepUntil,
+    tenants === undefined ? null : JSON.stringify(tenants),
   );
+}
+
+/** Whether a token's row refuses it for `tenant`: revoked, for every tenant or for this one. */
+function revokedFor(row: TokenRow | undefined, tenant: string): boolean {
+  if (row === undefined || row.revoked_at === null) return false;
+  return row.revoked_for === null || (JSON.parse(row.revoked_for) as string[]).includes(tenant);
 }
 
 function findToken(sql: SqlStorage, ref: string): TokenRow | undefined {
   return sql
-    .exec<TokenRow>("SELECT tenant, user, uses, revoked_at, keep_until FROM tokens WHERE ref = ?", ref)
+    .exec<TokenRow>(
+      "SELECT tenant, user, uses, revoked_at, revoked_for, keep_until FROM tokens WHERE ref = ?",
+      ref,
+    )
     .toArray()[0];
 }
 
