@@ -9,7 +9,7 @@
 import { X509Certificate } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, rootCertificates } from "node:tls";
+import * as tls from "node:tls";
 import { parseOptions, readCaCertificate, usageError } from "./cli.mjs";
 
 const USAGE = `usage: npm run cert:cer -- https://host[:port] [--out dir] [--ca extra-root.pem]
@@ -20,42 +20,62 @@ fingerprint. Hand CEC the issuing CA (intermediate and root), not only the leaf.
 
 Exit status: 0 written, 1 failure, 2 usage.`;
 
-/** `ca`: the PEM text of an extra root to look the issuer up in. */
-export async function fetchChain(url, { ca } = {}) {
+/**
+ * One TLS handshake with the server: the chain it sends (`sent`, leaf first), the root
+ * looked up in Node's bundled store or `ca` when the server does not send it (`root`), the
+ * protocol version, and whether the chain verifies for the host (with `ca` trusted too).
+ * `ca`: the PEM text of an extra root.
+ */
+export async function inspectTls(url, { ca } = {}) {
   const { hostname, port } = new URL(url);
   const host = hostname.replace(/^\[|\]$/g, "");
+  const trusted = ca ? [...defaultCaCertificates(), ca] : undefined;
   return new Promise((resolve, reject) => {
-    const socket = connect(
-      // The chain is read whatever its trust: this tool exports, it does not vouch.
+    const socket = tls.connect(
+      // The chain is read whatever its trust: this reports trust, it does not refuse.
       {
         host,
         port: Number(port || 443),
         servername: /^[\d.:]+$/.test(host) ? undefined : host,
         rejectUnauthorized: false,
+        ...(trusted && { ca: trusted }),
       },
       () => {
-        const chain = [];
+        const sent = [];
         let current = socket.getPeerCertificate(true);
         const seen = new Set();
         while (current?.raw && !seen.has(current.fingerprint256)) {
           seen.add(current.fingerprint256);
-          chain.push(new X509Certificate(current.raw));
+          sent.push(new X509Certificate(current.raw));
           current = current.issuerCertificate;
         }
+        const { authorized, authorizationError } = socket;
+        const protocol = socket.getProtocol();
         socket.end();
-        const last = chain.at(-1);
-        if (last && last.subject !== last.issuer) {
-          const root = [...rootCertificates, ...(ca ? [ca] : [])]
-            .map((pem) => new X509Certificate(pem))
-            .find((candidate) => candidate.subject === last.issuer && last.checkIssued(candidate));
-          if (root) chain.push(root);
-        }
-        resolve(chain);
+        const last = sent.at(-1);
+        const root =
+          last && last.subject !== last.issuer
+            ? [...tls.rootCertificates, ...(ca ? [ca] : [])]
+                .map((pem) => new X509Certificate(pem))
+                .find((candidate) => candidate.subject === last.issuer && last.checkIssued(candidate))
+            : undefined;
+        resolve({ sent, root, protocol, authorized, authorizationError });
       },
     );
     socket.setTimeout(10_000, () => socket.destroy(new Error("timed out")));
     socket.on("error", reject);
   });
+}
+
+/** Node's default trust store, as fetch sees it (bundled roots, NODE_EXTRA_CA_CERTS, …); Node 20 has only the bundled roots. */
+function defaultCaCertificates() {
+  return tls.getCACertificates ? tls.getCACertificates("default") : tls.rootCertificates;
+}
+
+/** The chain the server presents, and its root when it does not send it. `ca`: as inspectTls. */
+export async function fetchChain(url, { ca } = {}) {
+  const { sent, root } = await inspectTls(url, { ca });
+  return root ? [...sent, root] : sent;
 }
 
 const role = (certificate, index, chain) =>
