@@ -52,7 +52,7 @@ export function explainFetchError(error, url) {
   return `request to ${url} failed (${detail})`;
 }
 
-const DEFAULT_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
+export const DEFAULT_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
 
 export async function validateAsCec(base, path, { token, userId, userName, tenant }) {
   const response = await fetch(new URL(path, base), {
@@ -113,8 +113,9 @@ export const stepLine = ({ name, ok, detail }) =>
 /**
  * CEC's round trip: healthz, issue with the API key, validate (retCode 0), tamper (2),
  * another identity (5), revoke and validate again (6). Each step `{ name, ok, detail }` is
- * handed to `report` as it ends (details never hold the key or a token); returns them all.
- * A request that cannot be made at all throws (fetch's TypeError).
+ * handed to `report` as it ends (details never hold the key or a token). Returns them all,
+ * and whether it went to the end (it stops when no token was issued). A request that
+ * cannot be made at all throws (fetch's TypeError).
  */
 export async function roundTrip(base, path, apiKey, tenant, report = () => {}) {
   const identity = { userId: `cec-sim-${Date.now()}`, userName: "CEC Simulator", tenant };
@@ -143,7 +144,7 @@ export async function roundTrip(base, path, apiKey, tenant, report = () => {}) {
   );
   const issuedOk = issued.status === 201 && typeof issued.body?.token === "string";
   step("issue a token with the API key", issuedOk, issuedOk ? "HTTP 201" : issued.summary);
-  if (!issuedOk) return steps;
+  if (!issuedOk) return { steps, finished: false };
   const { token, tokenId } = issued.body;
 
   const valid = await validateAsCec(base, path, { ...identity, token });
@@ -168,7 +169,7 @@ export async function roundTrip(base, path, apiKey, tenant, report = () => {}) {
   const afterRevoke = await validateAsCec(base, path, { ...identity, token });
   step("revoked token: retCode 6", afterRevoke.retCode === 6, describe(afterRevoke));
 
-  return steps;
+  return { steps, finished: true };
 }
 
 async function main() {
@@ -211,7 +212,7 @@ async function main() {
       console.log(describe(result));
       return result.retCode === 0 ? 0 : 1;
     }
-    const steps = await roundTrip(values.url, values.path, values["api-key"], values.tenant, (step) =>
+    const { steps } = await roundTrip(values.url, values.path, values["api-key"], values.tenant, (step) =>
       console.log(stepLine(step)),
     );
     const surprises = steps.filter((step) => !step.ok).length;

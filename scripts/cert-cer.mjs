@@ -21,10 +21,11 @@ fingerprint. Hand CEC the issuing CA (intermediate and root), not only the leaf.
 Exit status: 0 written, 1 failure, 2 usage.`;
 
 /**
- * One TLS handshake with the server: the chain it sends (`sent`, leaf first), the root
- * looked up in Node's bundled store or `ca` when the server does not send it (`root`), the
- * protocol version, and whether the chain verifies for the host (with `ca` trusted too).
- * `ca`: the PEM text of an extra root.
+ * One TLS handshake with the server: its certificate chain, leaf first (`chain`: what it
+ * sent, which Node's TLS completes with issuers from the trust store it was given), the
+ * root when the chain does not end in one, looked up in Node's bundled store or `ca`
+ * (`root`), the protocol version, and whether the chain verifies for the host (with `ca`
+ * trusted too). `ca`: the PEM text of an extra root.
  */
 export async function inspectTls(url, { ca } = {}) {
   const { hostname, port } = new URL(url);
@@ -41,25 +42,25 @@ export async function inspectTls(url, { ca } = {}) {
         ...(trusted && { ca: trusted }),
       },
       () => {
-        const sent = [];
+        const chain = [];
         let current = socket.getPeerCertificate(true);
         const seen = new Set();
         while (current?.raw && !seen.has(current.fingerprint256)) {
           seen.add(current.fingerprint256);
-          sent.push(new X509Certificate(current.raw));
+          chain.push(new X509Certificate(current.raw));
           current = current.issuerCertificate;
         }
         const { authorized, authorizationError } = socket;
         const protocol = socket.getProtocol();
         socket.end();
-        const last = sent.at(-1);
+        const last = chain.at(-1);
         const root =
           last && last.subject !== last.issuer
             ? [...tls.rootCertificates, ...(ca ? [ca] : [])]
                 .map((pem) => new X509Certificate(pem))
                 .find((candidate) => candidate.subject === last.issuer && last.checkIssued(candidate))
             : undefined;
-        resolve({ sent, root, protocol, authorized, authorizationError });
+        resolve({ chain, root, protocol, authorized, authorizationError });
       },
     );
     socket.setTimeout(10_000, () => socket.destroy(new Error("timed out")));
@@ -74,8 +75,8 @@ function defaultCaCertificates() {
 
 /** The chain the server presents, and its root when it does not send it. `ca`: as inspectTls. */
 export async function fetchChain(url, { ca } = {}) {
-  const { sent, root } = await inspectTls(url, { ca });
-  return root ? [...sent, root] : sent;
+  const { chain, root } = await inspectTls(url, { ca });
+  return root ? [...chain, root] : chain;
 }
 
 const role = (certificate, index, chain) =>
@@ -86,6 +87,9 @@ const role = (certificate, index, chain) =>
       : index === chain.length - 1
         ? "ca"
         : "intermediate";
+
+/** How a server's host names its certificate files: `<host>-<index>-<role>.cer`. */
+export const hostFileStem = (url) => new URL(url).hostname.replace(/[^\w.-]/g, "_");
 
 export function writeChain(chain, outDir, host) {
   mkdirSync(outDir, { recursive: true });
@@ -118,10 +122,9 @@ async function main() {
   if (!/^https:\/\//.test(target)) usageError("cert:cer", USAGE, "the URL must start with https://");
   if (extra.length > 0) usageError("cert:cer", USAGE, `unexpected argument '${extra[0]}'`);
   const extraRoot = values.ca && readCaCertificate("cert:cer", USAGE, values.ca);
-  const host = new URL(target).hostname.replace(/[^\w.-]/g, "_");
   const chain = await fetchChain(target, { ca: extraRoot });
   if (chain.length === 0) throw new Error("the server presented no certificate");
-  const written = writeChain(chain, values.out ?? "cer", host);
+  const written = writeChain(chain, values.out ?? "cer", hostFileStem(target));
   for (const entry of written) {
     console.log(`${entry.role.padEnd(12)} ${entry.file}
   subject  ${entry.subject}
