@@ -9,7 +9,7 @@
 //
 // Options: --path <validate path> (default CEC's), --ca <pem> to trust a private CA
 // (for example .certs/ca.pem with `npm run dev:https`).
-import { parseOptions, readCaCertificate, usageError } from "./cli.mjs";
+import { checkUrlOption, parseOptions, readCaCertificate, trustForFetch, usageError } from "./cli.mjs";
 
 const USAGE = `usage: npm run cec -- validate --url URL --token T --user-id ID --user-name NAME --tenant ID [--path P] [--ca ca.pem]
        npm run cec -- e2e --url URL --api-key KEY --tenant ID [--path P] [--ca ca.pem]
@@ -52,7 +52,7 @@ export function explainFetchError(error, url) {
   return `request to ${url} failed (${detail})`;
 }
 
-const DEFAULT_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
+export const DEFAULT_PATH = "/rest/cc-messaging/v1/thirdparty/chatThirdPartyValidate";
 
 export async function validateAsCec(base, path, { token, userId, userName, tenant }) {
   const response = await fetch(new URL(path, base), {
@@ -64,7 +64,7 @@ export async function validateAsCec(base, path, { token, userId, userName, tenan
   return { status, retCode: body?.retCode, message, contentType, firstLine };
 }
 
-function describe({ status, retCode, message, contentType, firstLine }) {
+export function describe({ status, retCode, message, contentType, firstLine }) {
   if (typeof retCode !== "number") {
     // Not a verdict: another server, or another path of one.
     return `NOT THIS WORKER: HTTP ${status}, content-type ${contentType}, first line ${JSON.stringify(firstLine)}: is --url the Worker's address, and --path its VALIDATE_PATH?`;
@@ -77,7 +77,7 @@ function describe({ status, retCode, message, contentType, firstLine }) {
  * Status, retCode and message of any answer: what tells a misconfiguration from a bug.
  * An answer that is not JSON is summed up by its content type and first line, never dumped.
  */
-async function readAnswer(response) {
+export async function readAnswer(response) {
   const text = await response.text();
   let body;
   try {
@@ -106,12 +106,23 @@ async function readAnswer(response) {
   };
 }
 
-async function e2e(base, path, apiKey, tenant) {
+/** A step's line: `ok   name: detail` or `FAIL name: detail`. */
+export const stepLine = ({ name, ok, detail }) =>
+  `${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`;
+
+/**
+ * CEC's round trip: healthz, issue with the API key, validate (retCode 0), tamper (2),
+ * another identity (5), revoke and validate again (6). Each step `{ name, ok, detail }` is
+ * handed to `report` as it ends (details never hold the key or a token). Returns them all,
+ * and whether it went to the end (it stops when no token was issued). A request that
+ * cannot be made at all throws (fetch's TypeError).
+ */
+export async function roundTrip(base, path, apiKey, tenant, report = () => {}) {
   const identity = { userId: `cec-sim-${Date.now()}`, userName: "CEC Simulator", tenant };
-  let surprises = 0;
+  const steps = [];
   const step = (name, ok, detail) => {
-    if (!ok) surprises += 1;
-    console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
+    steps.push({ name, ok, detail });
+    report(steps.at(-1));
   };
   const api = (method, route, body) =>
     fetch(new URL(route, base), {
@@ -133,7 +144,7 @@ async function e2e(base, path, apiKey, tenant) {
   );
   const issuedOk = issued.status === 201 && typeof issued.body?.token === "string";
   step("issue a token with the API key", issuedOk, issuedOk ? "HTTP 201" : issued.summary);
-  if (!issuedOk) return surprises;
+  if (!issuedOk) return { steps, finished: false };
   const { token, tokenId } = issued.body;
 
   const valid = await validateAsCec(base, path, { ...identity, token });
@@ -158,27 +169,7 @@ async function e2e(base, path, apiKey, tenant) {
   const afterRevoke = await validateAsCec(base, path, { ...identity, token });
   step("revoked token: retCode 6", afterRevoke.retCode === 6, describe(afterRevoke));
 
-  return surprises;
-}
-
-/** --url must be an http:// or https:// URL; "localhost:8787" parses as a URL of scheme "localhost:". */
-function checkUrl(url) {
-  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(url)) {
-    usageError(
-      "cec",
-      USAGE,
-      `--url ${url} has no scheme: write http://${url} (npm run dev) or https://${url}`,
-    );
-  }
-  let parsed;
-  try {
-    parsed = new URL(url);
-  } catch {
-    usageError("cec", USAGE, `--url ${url} is not a URL`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    usageError("cec", USAGE, `--url must start with http:// or https://, not ${parsed.protocol}//`);
-  }
+  return { steps, finished: true };
 }
 
 async function main() {
@@ -206,13 +197,10 @@ async function main() {
   if (missing.length > 0) {
     usageError("cec", USAGE, `${command} needs ${missing.map((name) => `--${name}`).join(", ")}`);
   }
-  checkUrl(values.url);
-  if (values.ca) {
-    const ca = readCaCertificate("cec", USAGE, values.ca);
-    // fetch reads the extra CA at start-up only; load it for this process explicitly.
-    const { setDefaultCACertificates, getCACertificates } = await import("node:tls");
-    setDefaultCACertificates?.([...getCACertificates("default"), ca]);
-  }
+  checkUrlOption("cec", USAGE, values.url, {
+    hint: (url) => `write http://${url} (npm run dev) or https://${url}`,
+  });
+  if (values.ca) await trustForFetch(readCaCertificate("cec", USAGE, values.ca));
   try {
     if (command === "validate") {
       const result = await validateAsCec(values.url, values.path, {
@@ -224,7 +212,10 @@ async function main() {
       console.log(describe(result));
       return result.retCode === 0 ? 0 : 1;
     }
-    const surprises = await e2e(values.url, values.path, values["api-key"], values.tenant);
+    const { steps } = await roundTrip(values.url, values.path, values["api-key"], values.tenant, (step) =>
+      console.log(stepLine(step)),
+    );
+    const surprises = steps.filter((step) => !step.ok).length;
     console.log(surprises === 0 ? "e2e: all checks passed" : `e2e: ${surprises} surprise(s)`);
     return surprises === 0 ? 0 : 1;
   } catch (error) {

@@ -9,7 +9,7 @@
 import { X509Certificate } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, rootCertificates } from "node:tls";
+import * as tls from "node:tls";
 import { parseOptions, readCaCertificate, usageError } from "./cli.mjs";
 
 const USAGE = `usage: npm run cert:cer -- https://host[:port] [--out dir] [--ca extra-root.pem]
@@ -20,18 +20,26 @@ fingerprint. Hand CEC the issuing CA (intermediate and root), not only the leaf.
 
 Exit status: 0 written, 1 failure, 2 usage.`;
 
-/** `ca`: the PEM text of an extra root to look the issuer up in. */
-export async function fetchChain(url, { ca } = {}) {
+/**
+ * One TLS handshake with the server: its certificate chain, leaf first (`chain`: what it
+ * sent, which Node's TLS completes with issuers from the trust store it was given), the
+ * root when the chain does not end in one, looked up in Node's bundled store or `ca`
+ * (`root`), the protocol version, and whether the chain verifies for the host (with `ca`
+ * trusted too). `ca`: the PEM text of an extra root.
+ */
+export async function inspectTls(url, { ca } = {}) {
   const { hostname, port } = new URL(url);
   const host = hostname.replace(/^\[|\]$/g, "");
+  const trusted = ca ? [...defaultCaCertificates(), ca] : undefined;
   return new Promise((resolve, reject) => {
-    const socket = connect(
-      // The chain is read whatever its trust: this tool exports, it does not vouch.
+    const socket = tls.connect(
+      // The chain is read whatever its trust: this reports trust, it does not refuse.
       {
         host,
         port: Number(port || 443),
         servername: /^[\d.:]+$/.test(host) ? undefined : host,
         rejectUnauthorized: false,
+        ...(trusted && { ca: trusted }),
       },
       () => {
         const chain = [];
@@ -42,20 +50,33 @@ export async function fetchChain(url, { ca } = {}) {
           chain.push(new X509Certificate(current.raw));
           current = current.issuerCertificate;
         }
+        const { authorized, authorizationError } = socket;
+        const protocol = socket.getProtocol();
         socket.end();
         const last = chain.at(-1);
-        if (last && last.subject !== last.issuer) {
-          const root = [...rootCertificates, ...(ca ? [ca] : [])]
-            .map((pem) => new X509Certificate(pem))
-            .find((candidate) => candidate.subject === last.issuer && last.checkIssued(candidate));
-          if (root) chain.push(root);
-        }
-        resolve(chain);
+        const root =
+          last && last.subject !== last.issuer
+            ? [...tls.rootCertificates, ...(ca ? [ca] : [])]
+                .map((pem) => new X509Certificate(pem))
+                .find((candidate) => candidate.subject === last.issuer && last.checkIssued(candidate))
+            : undefined;
+        resolve({ chain, root, protocol, authorized, authorizationError });
       },
     );
     socket.setTimeout(10_000, () => socket.destroy(new Error("timed out")));
     socket.on("error", reject);
   });
+}
+
+/** Node's default trust store, as fetch sees it (bundled roots, NODE_EXTRA_CA_CERTS, …); Node 20 has only the bundled roots. */
+function defaultCaCertificates() {
+  return tls.getCACertificates ? tls.getCACertificates("default") : tls.rootCertificates;
+}
+
+/** The chain the server presents, and its root when it does not send it. `ca`: as inspectTls. */
+export async function fetchChain(url, { ca } = {}) {
+  const { chain, root } = await inspectTls(url, { ca });
+  return root ? [...chain, root] : chain;
 }
 
 const role = (certificate, index, chain) =>
@@ -66,6 +87,9 @@ const role = (certificate, index, chain) =>
       : index === chain.length - 1
         ? "ca"
         : "intermediate";
+
+/** How a server's host names its certificate files: `<host>-<index>-<role>.cer`. */
+export const hostFileStem = (url) => new URL(url).hostname.replace(/[^\w.-]/g, "_");
 
 export function writeChain(chain, outDir, host) {
   mkdirSync(outDir, { recursive: true });
@@ -98,10 +122,9 @@ async function main() {
   if (!/^https:\/\//.test(target)) usageError("cert:cer", USAGE, "the URL must start with https://");
   if (extra.length > 0) usageError("cert:cer", USAGE, `unexpected argument '${extra[0]}'`);
   const extraRoot = values.ca && readCaCertificate("cert:cer", USAGE, values.ca);
-  const host = new URL(target).hostname.replace(/[^\w.-]/g, "_");
   const chain = await fetchChain(target, { ca: extraRoot });
   if (chain.length === 0) throw new Error("the server presented no certificate");
-  const written = writeChain(chain, values.out ?? "cer", host);
+  const written = writeChain(chain, values.out ?? "cer", hostFileStem(target));
   for (const entry of written) {
     console.log(`${entry.role.padEnd(12)} ${entry.file}
   subject  ${entry.subject}

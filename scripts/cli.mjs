@@ -62,3 +62,31 @@ export function readCaCertificate(tool, usage, file) {
   }
   return text;
 }
+
+/**
+ * Checks a --url: an absolute URL of one of `schemes` ("localhost:8787" parses as a URL of
+ * scheme "localhost:", so a missing scheme is looked for first). `hint`: what to write when
+ * the scheme is missing, given the URL as typed.
+ */
+export function checkUrlOption(tool, usage, url, { schemes = ["http:", "https:"], hint }) {
+  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(url)) {
+    usageError(tool, usage, `--url ${url} has no scheme: ${hint(url)}`);
+  }
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    usageError(tool, usage, `--url ${url} is not a URL`);
+  }
+  if (!schemes.includes(parsed.protocol)) {
+    const allowed = schemes.map((scheme) => `${scheme}//`).join(" or ");
+    usageError(tool, usage, `--url must start with ${allowed}, not ${parsed.protocol}//`);
+  }
+  return parsed;
+}
+
+/** Trusts an extra CA (PEM text) in this process's fetch, which reads NODE_EXTRA_CA_CERTS at start-up only. */
+export async function trustForFetch(ca) {
+  const { setDefaultCACertificates, getCACertificates } = await import("node:tls");
+  setDefaultCACertificates?.([...getCACertificates("default"), ca]);
+}

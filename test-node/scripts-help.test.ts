@@ -12,6 +12,7 @@ const SCRIPTS = {
   "npm run cec": "scripts/cec.mjs",
   "npm run keys": "scripts/keys.mjs",
   "npm run cert:cer": "scripts/cert-cer.mjs",
+  "npm run onboard": "scripts/onboard.mjs",
   "npm run preflight": "scripts/preflight.mjs",
   "npm run deploy": "scripts/deploy.mjs",
   "npm run bench": "bench/run.mjs",
