@@ -4,8 +4,11 @@ import { defineConfig } from "vitest/config";
 import { fixtureConfig } from "./test/fixtures/worker-config.mjs";
 import { TEST_BINDINGS } from "./test/test-env.ts";
 
-// /docs's script into the static assets: the command wrangler's [build] runs for dev and deploy.
-execFileSync(process.execPath, ["scripts/docs-assets.mjs"], { cwd: import.meta.dirname, stdio: "inherit" });
+// The static assets the build generates (/docs's script, /openapi.json): the commands
+// wrangler's [build] runs for dev and deploy.
+for (const script of ["scripts/docs-assets.mjs", "scripts/openapi.mjs"]) {
+  execFileSync(process.execPath, [script], { cwd: import.meta.dirname, stdio: "inherit" });
+}
 
 export default defineConfig({
   test: {

@@ -3,7 +3,7 @@
 // assets: public/docs/scalar-api-reference-<version>.js, copied from node_modules, so /docs
 // loads nothing from a CDN. Generated and gitignored (4 MB): wrangler runs this as its
 // [build] command (dev, deploy, deploy --dry-run), vitest.config.ts before the tests.
-// The version is package.json's exact devDependency, which src/routes/docs.ts reads too;
+// The version is package.json's exact devDependency, which src/http/routes/docs.ts reads too;
 // a node_modules holding another version is refused rather than copied under that name.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";

@@ -13,6 +13,7 @@ const SCRIPTS = {
   "npm run keys": "scripts/keys.mjs",
   "npm run cert:cer": "scripts/cert-cer.mjs",
   "npm run onboard": "scripts/onboard.mjs",
+  "npm run openapi": "scripts/openapi.mjs",
   "npm run preflight": "scripts/preflight.mjs",
   "npm run deploy": "scripts/deploy.mjs",
   "npm run bench": "bench/run.mjs",

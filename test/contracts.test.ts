@@ -237,7 +237,10 @@ const scenarios: Record<string, () => Promise<readonly Scenario[]>> = {
     ["a key scoped to tenants", () => get("/v1/stats", bearer("scoped-key-0123456789abcdef")), scopedKey],
     ["address ceiling", () => get("/v1/stats", bearer()), rateLimited],
   ],
-  "get /openapi.json": async () => [["the document", () => get("/openapi.json")]],
+  "get /openapi.json": async () => [
+    ["the document", () => get("/openapi.json")],
+    ["not built", () => get("/openapi.json"), notBuilt],
+  ],
   "get /docs": async () => [["the page", () => get("/docs")]],
   [`get ${REFERENCE_SCRIPT_PATH}`]: async () => {
     const etag = (await call(get(REFERENCE_SCRIPT_PATH))).headers.get("ETag") ?? "";

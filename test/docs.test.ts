@@ -1,7 +1,11 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { devDependencies } from "../package.json";
+import { parseConfig } from "../src/config/config";
 import { REFERENCE_SCRIPT_PATH } from "../src/http/routes/docs";
+import { openApiDocument } from "../src/openapi/document";
 import { call, callWith, ORIGIN } from "./helpers";
+import { TEST_BINDINGS } from "./test-env";
 
 /**
  * `/docs` without a CDN (issue 23): the page and Scalar's script come from this Worker
@@ -89,5 +93,31 @@ describe("DOCS=off", () => {
     expect((await off("/docs")).status).toBe(404);
     expect((await off(REFERENCE_SCRIPT_PATH)).status).toBe(404);
     expect((await off("/openapi.json")).status).toBe(200);
+  });
+});
+
+describe("/openapi.json: the document the build wrote, made this deployment's", () => {
+  const documentOf = async (variables: Record<string, string>) => {
+    const response = await callWith(variables, new Request("https://edge.test/openapi.json"));
+    expect(response.status).toBe(200);
+    return response.json();
+  };
+
+  it.each([
+    ["as configured for the tests", {}],
+    ["with its own VALIDATE_PATH", { VALIDATE_PATH: "/partner/cec/validate" }],
+    ["with DOCS=off", { DOCS: "off" }],
+  ])("is exactly what the routes' declarations generate, %s", async (_, variables) => {
+    const config = await parseConfig({ ...TEST_BINDINGS, ...variables });
+    expect(await documentOf(variables)).toEqual(JSON.parse(JSON.stringify(openApiDocument(config))));
+  });
+
+  it("is not there when the build step did not run: 404, retCode 10", async () => {
+    const noAssets = { fetch: async () => new Response("not found", { status: 404 }) };
+    const missing = await callWith({ ASSETS: noAssets }, new Request("https://edge.test/openapi.json"));
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ retCode: 10 });
+    // The real assets serve it: the build step ran before the tests (vitest.config.ts).
+    expect((await env.ASSETS.fetch("https://assets.local/openapi.json")).status).toBe(200);
   });
 });

@@ -1,8 +1,8 @@
 import { type Context, Hono } from "hono";
 import { devDependencies } from "../../../package.json";
 import type { Config } from "../../config/config";
-import { openApiDocument } from "../../openapi/document";
 import type { Operation } from "../../openapi/operation";
+import { servedDocument } from "../../openapi/served";
 import { answer } from "../answer";
 import type { AppEnv } from "../app-env";
 import { DOCS_POLICY } from "../content-security";
@@ -51,6 +51,14 @@ const PAGE_HEADERS = {
 /** A year, immutable: a new version of the script is a new path. */
 const SCRIPT_CACHE_CONTROL = "public, max-age=31536000, immutable";
 
+/** The document the build wrote into the static assets, adapted to `config`; the asset's 404 when absent. */
+async function readDocument(env: Env, config: Config): Promise<Response | object> {
+  const fetched = await env.ASSETS.fetch("https://assets.local/openapi.json");
+  // Absent only if the build step did not run.
+  if (!fetched.ok) return fetched;
+  return servedDocument(await fetched.json(), config);
+}
+
 /** The script, from the static assets; the binding answers conditional requests (ETag). */
 async function referenceScript(c: Context<AppEnv>): Promise<Response> {
   const fetched = await c.env.ASSETS.fetch(c.req.raw);
@@ -63,14 +71,20 @@ async function referenceScript(c: Context<AppEnv>): Promise<Response> {
 }
 
 /**
- * `GET /openapi.json` (OpenAPI 3.1, generated from the zod schemas) and, unless DOCS=off,
- * `GET /docs` with its script.
+ * `GET /openapi.json` (OpenAPI 3.1, generated from the zod schemas when the Worker is
+ * built: scripts/openapi.mjs) and, unless DOCS=off, `GET /docs` with its script.
  */
 export function docsRoute(config: Config) {
-  let document: ReturnType<typeof openApiDocument> | undefined;
-  const route = new Hono<AppEnv>().get("/openapi.json", (c) => {
-    document ??= openApiDocument(config);
-    return c.json(document, 200, { "Cache-Control": "public, max-age=300" });
+  // Read and adapted once per configuration (one per isolate), on first request.
+  let document: Promise<Response | object> | undefined;
+  const route = new Hono<AppEnv>().get("/openapi.json", async (c) => {
+    document ??= readDocument(c.env, config);
+    const served = await document;
+    if (served instanceof Response) {
+      document = undefined; // the build step's file may appear (wrangler dev rebuilds): look again next time
+      return answer(c, "notFound");
+    }
+    return c.json(served, 200, { "Cache-Control": "public, max-age=300" });
   });
   if (config.docs)
     route
@@ -84,9 +98,11 @@ export const docsOperations = (config: Config): readonly Operation[] => [
     method: "get",
     path: "/openapi.json",
     summary: "This document",
+    description: "Generated from the routes' declarations when the Worker is built (public/openapi.json).",
     security: "none",
     success: { 200: { description: "OpenAPI 3.1" } },
-    refusals: [],
+    // Only where the build step (scripts/openapi.mjs) did not run.
+    refusals: ["notFound"],
   },
   ...(config.docs
     ? [
