@@ -14,7 +14,7 @@
  * `/__bench/minimal-validate-2kv` (two) answer with the hand-written minimal validator
  * (bench/minimal-validator.ts) on the same bindings, as the floor for the validate call.
  */
-import worker from "../src/index";
+import worker, { type TokenLedger } from "../src/index";
 import { minimalValidate } from "./minimal-validator";
 
 // The bundle's entrypoint must export every class its bindings name (LEDGER: TokenLedger).
@@ -50,6 +50,51 @@ function countingKv(kv: KVNamespace): KVNamespace {
   });
 }
 
+/** The LEDGER binding with every call made through its stubs counted, as `do`. */
+function countingLedger<Namespace extends DurableObjectNamespace<TokenLedger>>(
+  namespace: Namespace,
+): Namespace {
+  return new Proxy(namespace, {
+    get(target, property) {
+      const member = Reflect.get(target, property);
+      if (property !== "get") return typeof member === "function" ? member.bind(target) : member;
+      return (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
+        const stub = target.get(id, options);
+        return new Proxy(stub, {
+          get(stubTarget, method) {
+            // Stub members are RPC callers: call them on the stub, counting each call.
+            return (...args: unknown[]) => {
+              counts.do = (counts.do ?? 0) + 1;
+              return Reflect.apply(Reflect.get(stubTarget, method), stubTarget, args);
+            };
+          },
+        });
+      };
+    },
+  });
+}
+
+/**
+ * The Cache API as the location memo (src/state/kv/location-memo.ts) uses it, in isolate
+ * memory: on Cloudflare it runs outside the isolate, as KV does.
+ */
+function inIsolateCaches(): CacheStorage {
+  const entries = new Map<string, string>();
+  const cache = {
+    async match(key: string) {
+      const body = entries.get(key);
+      return body === undefined ? undefined : new Response(body);
+    },
+    async put(key: string, response: Response) {
+      entries.set(key, await response.text());
+    },
+    async delete(key: string) {
+      return entries.delete(key);
+    },
+  };
+  return { open: async () => cache, default: cache } as unknown as CacheStorage;
+}
+
 function inIsolateKv(): KVNamespace {
   const values = new Map<string, string>();
   return {
@@ -76,10 +121,14 @@ function wrap(env: Env & { BENCH_MODE?: Mode }): Env {
             ...env,
             TOKENS: inIsolateKv(),
             ISSUE_LIMITER: allowAll,
+            END_LIMITER: allowAll,
             TOKEN_LIMITER: allowAll,
+            SESSION_LIMITER: allowAll,
             ADDRESS_LIMITER: allowAll,
           }
-        : { ...env, TOKENS: countingKv(env.TOKENS) };
+        : { ...env, TOKENS: countingKv(env.TOKENS), LEDGER: countingLedger(env.LEDGER) };
+    if (env.BENCH_MODE === "in-isolate")
+      Object.defineProperty(globalThis, "caches", { value: inIsolateCaches() });
     wrappedEnvs.set(env, wrapped);
   }
   return wrapped;

@@ -9,8 +9,10 @@
 //   versions (bench/instrumented.ts), which is the CPU Cloudflare bills the Worker for.
 // Both passes also load a hand-written minimal validator (bench/minimal-validator.ts) on
 // the same bindings in the same rounds: the floor the validate call is compared with.
-// A third, short pass counts KV calls at the binding. Prints a table and writes
-// bench/results/latest.json. Never part of the unit tests.
+// Two short passes count at the bindings: KV calls per request, and storage operations
+// (KV reads and writes, Durable Object requests) per chat in both modes, with their cost
+// at list price. Prints tables and writes bench/results/latest.json. Never part of the
+// unit tests.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -263,9 +265,15 @@ async function pass(scriptPath, mode) {
   return rows;
 }
 
-/** KV calls per request for each scenario, counted at the binding. */
+/**
+ * KV calls per request for each scenario, counted at the binding, with the location memo
+ * off (KV_MEMO_SECONDS=0): what a request costs at a location that has not read those
+ * keys in the last KV_MEMO_SECONDS. The chat pass below counts with the memo.
+ */
 async function countKv(scriptPath) {
-  const { mf, url } = await start(scriptPath, { extraBindings: { BENCH_MODE: "count" } });
+  const { mf, url } = await start(scriptPath, {
+    extraBindings: { BENCH_MODE: "count", KV_MEMO_SECONDS: "0" },
+  });
   const perScenario = {};
   try {
     const prepared = await scenarios(url);
@@ -287,10 +295,109 @@ async function countKv(scriptPath) {
   return perScenario;
 }
 
+/** List prices, USD per million (docs/consistency.md, "Cost for 1 million chats"). */
+const PRICE = { kvRead: 0.5, kvWrite: 5, doRequest: 0.15 };
+const CHATS = 10;
+
+async function expectStatus(response, status, step) {
+  const body = await response.text();
+  if (response.status !== status) throw new Error(`chat: ${step} answered ${response.status}: ${body}`);
+  return body;
+}
+
+/**
+ * One chat, as docs/consistency.md counts it: a token issued, CEC validates it twice, a
+ * web-channel session opened, verified 10 times, then ended (logout). `prefix` is "" for
+ * eventual mode, "/__strict" for strict mode; every chat is a new user.
+ */
+async function oneChat(url, prefix, userId) {
+  const identity = { userId, userName: "Tom", tenantSpaceId: TENANT };
+  const json = { "Content-Type": "application/json" };
+  const issued = await fetch(`${url}${prefix}/v1/tokens`, {
+    method: "POST",
+    headers: { ...json, Authorization: `Bearer ${API_KEY}` },
+    body: JSON.stringify(identity),
+  });
+  const { token } = JSON.parse(await expectStatus(issued, 201, "issue"));
+  for (let i = 0; i < 2; i++) {
+    const validated = await fetch(`${url}${prefix}${VALIDATE_PATH}`, {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ Token: token, ...identity }),
+    });
+    const answer = JSON.parse(await expectStatus(validated, 200, "validate"));
+    if (answer.retCode !== 0) throw new Error(`chat: validate answered ${JSON.stringify(answer)}`);
+  }
+  const opened = await fetch(`${url}${prefix}/v1/web-channel/sessions`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ Token: token, ...identity, channelId: "web-1" }),
+  });
+  await expectStatus(opened, 200, "open");
+  const cookie = (opened.headers.get("set-cookie") ?? "").split(";")[0];
+  for (let i = 0; i < 10; i++) {
+    await expectStatus(
+      await fetch(`${url}${prefix}/v1/web-channel/verify`, { headers: { cookie } }),
+      204,
+      "verify",
+    );
+  }
+  const ended = await fetch(`${url}${prefix}/v1/web-channel/sessions`, {
+    method: "DELETE",
+    headers: { cookie },
+  });
+  await expectStatus(ended, 204, "logout");
+}
+
+/**
+ * Storage operations per chat in both modes, counted at the bindings (KV calls and
+ * Durable Object requests), with the location memo off (as before it existed) and on
+ * (KV_MEMO_SECONDS, its default), and what a million chats cost at list price. The chats
+ * run at one location, in quick succession: docs/consistency.md says what changes when a
+ * chat's requests come from several locations, or spread over more than the memo's window.
+ */
+async function countChats(scriptPath) {
+  const rows = [];
+  for (const memoSeconds of ["0", undefined]) {
+    const extraBindings = { BENCH_MODE: "count", ...(memoSeconds && { KV_MEMO_SECONDS: memoSeconds }) };
+    const { mf, url } = await start(scriptPath, { extraBindings });
+    try {
+      for (const [mode, prefix] of [
+        ["eventual", ""],
+        ["strict", "/__strict"],
+      ]) {
+        if (mode === "strict" && memoSeconds) continue; // strict mode never reads KV
+        await fetch(`${url}/__bench/kv-counts`).then((r) => r.json());
+        for (let chat = 0; chat < CHATS; chat++) await oneChat(url, prefix, `bench-${mode}-${chat}`);
+        const counts = await fetch(`${url}/__bench/kv-counts`).then((r) => r.json());
+        const perChat = (count) => Number(((count ?? 0) / CHATS).toFixed(2));
+        const row = {
+          mode: mode === "strict" ? mode : `${mode}, memo ${memoSeconds ? "off" : "on"}`,
+          kvReads: perChat(counts.get),
+          kvWrites: perChat((counts.put ?? 0) + (counts.delete ?? 0)),
+          doRequests: perChat(counts.do),
+        };
+        row.usdPerMillionChats = Number(
+          (
+            row.kvReads * PRICE.kvRead +
+            row.kvWrites * PRICE.kvWrite +
+            row.doRequests * PRICE.doRequest
+          ).toFixed(2),
+        );
+        rows.push(row);
+      }
+    } finally {
+      await mf.dispose();
+    }
+  }
+  return rows;
+}
+
 async function measure() {
   const app = bundle(join(build, "app"));
   const instrumented = bundle(join(build, "instrumented"), "bench/instrumented.ts");
   const kv = await countKv(instrumented.path);
+  const chats = await countChats(instrumented.path);
   const withKv = (rows) => rows.map((row) => ({ ...row, ...kv[row.endpoint] }));
   const kvOnly = Object.entries(kv)
     .filter(([name]) => !["GET /healthz"].includes(name))
@@ -305,6 +412,7 @@ async function measure() {
     localBindings,
     workerOnly,
     kvCalls: kvOnly,
+    chats,
     floor: { workerOnly: floorRatios(workerOnly), localBindings: floorRatios(localBindings) },
     bundle: { rawKiB: app.rawKiB, gzipKiB: app.gzipKiB },
   };
@@ -318,7 +426,7 @@ function floorRatios(rows) {
   return { oneKvRead: ratio(MINIMAL), twoKvReads: ratio(MINIMAL_2KV) };
 }
 
-function targets({ workerOnly, kvCalls, bundle, floor }) {
+function targets({ workerOnly, kvCalls, chats, bundle, floor }) {
   const byName = Object.fromEntries(workerOnly.map((row) => [row.endpoint, row]));
   const kv = Object.fromEntries(kvCalls.map((row) => [row.endpoint, row]));
   const valid = byName[VALID];
@@ -354,8 +462,28 @@ function targets({ workerOnly, kvCalls, bundle, floor }) {
       byName["POST /v1/tokens"].kvWritesPerRequest <= 1,
       `${byName["POST /v1/tokens"].kvWritesPerRequest}`,
     ],
-    ["bundle ≤ 64 KiB gzipped", bundle.gzipKiB <= 64, `${bundle.gzipKiB} KiB`],
+    ["bundle ≤ 56 KiB gzipped", bundle.gzipKiB <= 56, `${bundle.gzipKiB} KiB`],
+    ...chatTargets(chats),
   ].map(([target, met, value]) => ({ target, met, value }));
+}
+
+function chatTargets(chats) {
+  const eventual = chats.find((row) => row.mode === "eventual, memo on");
+  const strict = chats.find((row) => row.mode === "strict");
+  const writesFloor = eventual.kvWrites * PRICE.kvWrite;
+  return [
+    ["eventual mode: ≤ 12 KV reads a chat", eventual.kvReads <= 12, `${eventual.kvReads}`],
+    [
+      "eventual mode: ≤ $10 per million chats",
+      eventual.usdPerMillionChats <= 10,
+      `$${eventual.usdPerMillionChats} (of which ${eventual.kvWrites} KV writes: $${writesFloor}; docs/consistency.md)`,
+    ],
+    [
+      "strict mode: no KV call, ≤ 15 Durable Object requests a chat",
+      strict.kvReads + strict.kvWrites === 0 && strict.doRequests <= 15,
+      `${strict.kvReads + strict.kvWrites} KV, ${strict.doRequests} DO`,
+    ],
+  ];
 }
 
 const started = Date.now();
@@ -395,8 +523,10 @@ console.log("Local bindings (KV and rate limiters simulated inside workerd, thei
 console.table(report.localBindings.map(tableRow));
 console.log("Worker only (KV and rate limiters in-isolate, trivial: the Worker's own CPU):");
 console.table(report.workerOnly.map(tableRow));
-console.log("KV calls per request, counted at the binding (refusals included):");
+console.log("KV calls per request, counted at the binding, location memo off (refusals included):");
 console.table(report.kvCalls);
+console.log(`Storage operations per chat (${CHATS} chats each; USD per million chats at list price):`);
+console.table(report.chats);
 console.log("validate (valid token) CPU ÷ minimal validator CPU, same bindings and rounds:");
 console.table(report.floor);
 console.log(`bundle: ${report.bundle.rawKiB} KiB, ${report.bundle.gzipKiB} KiB gzipped`);

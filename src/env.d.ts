@@ -35,6 +35,8 @@ interface Env {
   CONSISTENCY_EPOCH?: string;
   /** How long a KV or ledger call may take before the request fails closed (default 2000). */
   STORE_DEADLINE_MS?: string;
+  /** How long a location reuses what it read from KV, 0 to 30 (default 30). */
+  KV_MEMO_SECONDS?: string;
 }
 
 // Optional: Workers Analytics Engine dataset for metrics (README, "Metrics").

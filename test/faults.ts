@@ -64,3 +64,9 @@ export function kvReturning(value: unknown): KVNamespace {
  * tens of milliseconds, not the production deadline's two seconds.
  */
 export const SHORT_STORE_DEADLINE = { STORE_DEADLINE_MS: "40" } as const;
+
+/**
+ * Variables for a Worker that reads KV every time (no location memo): a fault injected
+ * into KV is then met by the request, whatever earlier requests left in the memo.
+ */
+export const NO_KV_MEMO = { KV_MEMO_SECONDS: "0" } as const;

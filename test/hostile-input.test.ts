@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { base64url } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { OUTCOMES } from "../src/core/outcomes";
-import { faultyKv, kvReturning } from "./faults";
+import { faultyKv, kvReturning, NO_KV_MEMO } from "./faults";
 import {
   bearer,
   call,
@@ -391,7 +391,10 @@ describe("KV faults on every endpoint", () => {
   ])("a token record that is %s fails closed, as a bug (500)", async (_, stored) => {
     const identity = newIdentity();
     const { token } = await issue(identity);
-    const response = await callWith({ TOKENS: kvReturning(stored) }, validateRequest(token, identity));
+    const response = await callWith(
+      { TOKENS: kvReturning(stored), ...NO_KV_MEMO },
+      validateRequest(token, identity),
+    );
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ retCode: 4 });
   });
@@ -404,7 +407,7 @@ describe("KV faults on every endpoint", () => {
     );
     const cookie = (opened.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
     const response = await callWith(
-      { TOKENS: kvReturning({ state: "active", sid: 7 }) },
+      { TOKENS: kvReturning({ state: "active", sid: 7 }), ...NO_KV_MEMO },
       new Request("https://edge.test/v1/web-channel/verify", { headers: { Cookie: cookie } }),
     );
     expect(response.status).toBe(500);
@@ -432,7 +435,7 @@ describe("KV faults on every endpoint", () => {
       }),
     ];
     for (const request of requests) {
-      const response = await callWith({ TOKENS: broken }, request);
+      const response = await callWith({ TOKENS: broken, ...NO_KV_MEMO }, request);
       expect({ url: request.url, method: request.method, status: response.status }).toEqual({
         url: request.url,
         method: request.method,

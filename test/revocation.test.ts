@@ -4,7 +4,7 @@ import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
 import { userShard } from "../src/state/ledger/ledger-client";
-import { faultyKv, SHORT_STORE_DEADLINE } from "./faults";
+import { faultyKv, NO_KV_MEMO, SHORT_STORE_DEADLINE } from "./faults";
 import {
   bearer,
   call,
@@ -136,7 +136,7 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])("%s mode", (mode) =>
           await gate;
           return value;
         });
-        const slow = me(original, (request) => callWith({ TOKENS: delayed }, request));
+        const slow = me(original, (request) => callWith({ TOKENS: delayed, ...NO_KV_MEMO }, request));
         await read;
         expect((await endSession(original, send)).status).toBe(204);
         release();
@@ -473,7 +473,7 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])("%s mode", (mode) =>
         const session = cookieValue(await openSession(identity, "web-1", send));
         const failing = faultyKv(["get"], fault, "revoked-user:");
         const kvFailing = (request: Request) =>
-          callWith({ TOKENS: failing, ...SHORT_STORE_DEADLINE }, request);
+          callWith({ TOKENS: failing, ...SHORT_STORE_DEADLINE, ...NO_KV_MEMO }, request);
         const validated = await kvFailing(jsonRequest(VALIDATE_PATH, { Token: token, ...identity }));
         expect(validated.status).toBe(503);
         expect(await validated.json()).toMatchObject({ retCode: 4 });

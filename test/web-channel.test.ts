@@ -3,7 +3,7 @@ import { base64url } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { importKeyRing } from "../src/crypto/signing-keys";
 import { kvKey, sessionRefOf } from "../src/state/keys";
-import { faultyKv } from "./faults";
+import { faultyKv, NO_KV_MEMO } from "./faults";
 import { call, callWith, type Identity, issue, jsonRequest, newIdentity, randomTokenId } from "./helpers";
 import {
   cookieValue,
@@ -371,11 +371,13 @@ describe("web-channel sessions", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const value = cookieValue(await openSession(newIdentity()));
     const failing = faultyKv(["get", "put"], "unavailable");
-    const response = await verify(withCookie(value), (request) => callWith({ TOKENS: failing }, request));
+    const response = await verify(withCookie(value), (request) =>
+      callWith({ TOKENS: failing, ...NO_KV_MEMO }, request),
+    );
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ retCode: 4 });
     const opened = await openSession(newIdentity(), "web-1", (request) =>
-      request.url.endsWith(SESSIONS) ? callWith({ TOKENS: failing }, request) : call(request),
+      request.url.endsWith(SESSIONS) ? callWith({ TOKENS: failing, ...NO_KV_MEMO }, request) : call(request),
     );
     expect(opened.status).toBe(503);
     expect(opened.headers.get("Set-Cookie")).toBeNull();

@@ -45,6 +45,8 @@ export interface Config {
   readonly consistency: ConsistencyConfig;
   /** STORE_DEADLINE_MS: a KV or ledger call not answered by then fails closed (503). */
   readonly storeDeadlineMs: number;
+  /** KV_MEMO_SECONDS: how long a location reuses what it read from KV (0: never). Eventual mode. */
+  readonly kvMemoSeconds: number;
   readonly logging: {
     /** `hashed` (default): logs carry a keyed hash of the user id; `raw`: the id itself. */
     readonly userIds: "hashed" | "raw";
@@ -214,6 +216,7 @@ async function build(
     clockToleranceSeconds: parsed.CLOCK_TOLERANCE_SECONDS,
     validatePath: parsed.VALIDATE_PATH,
     storeDeadlineMs: parsed.STORE_DEADLINE_MS,
+    kvMemoSeconds: parsed.KV_MEMO_SECONDS,
     consistency: {
       mode: parsed.CONSISTENCY,
       epoch:

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import {
   CLOCK_TOLERANCE_MAX_SECONDS,
+  KV_MEMO_SECONDS,
   KV_MIN_TTL_SECONDS,
   MAX_ID_LENGTH,
   MIN_API_KEY_LENGTH,
@@ -87,6 +88,7 @@ export interface ConfigEnv {
   LEDGER_LOCATION_HINT?: unknown;
   CONSISTENCY_EPOCH?: unknown;
   STORE_DEADLINE_MS?: unknown;
+  KV_MEMO_SECONDS?: unknown;
   // Bindings, checked by src/config/bindings.ts.
   TOKENS?: unknown;
   LEDGER?: unknown;
@@ -281,6 +283,10 @@ const variables = {
     schema: z.pipe(optionalText, z.optional(z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,32}$/)))),
     expected:
       "must be a label of 1 to 32 letters, digits, '.', '_', ':' or '-', such as the date of the switch (or unset)",
+  },
+  KV_MEMO_SECONDS: {
+    schema: wholeNumber(0, KV_MEMO_SECONDS, KV_MEMO_SECONDS),
+    expected: `must be a whole number from 0 (read KV every time) to ${KV_MEMO_SECONDS}`,
   },
   STORE_DEADLINE_MS: {
     schema: wholeNumber(STORE_DEADLINE_MIN_MS, STORE_DEADLINE_MAX_MS, 2_000),

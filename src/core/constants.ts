@@ -8,18 +8,34 @@
 export const KV_MIN_TTL_SECONDS = 60;
 
 /**
- * How long a KV read may be served from the edge cache. 30 s is KV's minimum: it bounds
- * how stale a revocation can look in a location that cached the "issued" record.
+ * How long KV's edge cache may serve a read (`cacheTtl`). 30 s is KV's minimum: the
+ * shortest time a location can keep showing an older value than the central store's.
  */
 export const KV_CACHE_TTL_SECONDS = 30;
 
 /**
- * A KV write can take 60 s or more to reach other locations, and a "not found" read is
- * cached like a value (for KV_CACHE_TTL_SECONDS). A correctly signed token with no record
- * yet is therefore accepted while it is younger than both together; after that a missing
- * record means the token is unknown. See docs/storage-schema.md, "Consistency".
+ * How long KV itself may take to show a write at another location. KV writes to central
+ * stores and documents that changes "may take up to 60 seconds or more to be visible in
+ * other global network locations as cached versions of the data time out" (with its
+ * default cacheTtl of 60 s; ours is KV_CACHE_TTL_SECONDS, so 60 s is the cautious end).
  */
-export const KV_PROPAGATION_GRACE_SECONDS = 60 + KV_CACHE_TTL_SECONDS;
+export const KV_VISIBILITY_SECONDS = 60;
+
+/**
+ * How long a Cloudflare location reuses what it read from KV before reading again
+ * (src/state/kv/location-memo.ts). Together with KV_VISIBILITY_SECONDS it is the bound
+ * the docs state for an end to reach every other location, about 90 s; where the end is
+ * made it is seen at once, because the write is put into the memo too.
+ */
+export const KV_MEMO_SECONDS = 30;
+
+/**
+ * A correctly signed token with no record yet is accepted while younger than the time a
+ * record takes to be seen everywhere (KV's own delay, then the memo of a "not found");
+ * after that a missing record means the token is unknown. See docs/storage-schema.md,
+ * "Consistency".
+ */
+export const KV_PROPAGATION_GRACE_SECONDS = KV_VISIBILITY_SECONDS + KV_MEMO_SECONDS;
 
 /** The hard ceiling on any token's life, whatever TOKEN_TTL_SECONDS says (one day). */
 export const TOKEN_TTL_MAX_SECONDS = 86_400;

@@ -17,6 +17,7 @@ import type {
 } from "../credential-state";
 import { kvKey, sessionIdHashOf, sessionRefOf, tokenRefOf, userRefOf } from "../keys";
 import { KvStore, recordExpiration } from "./kv-store";
+import { LocationMemo } from "./location-memo";
 import {
   revokes,
   type SessionRecord,
@@ -39,7 +40,11 @@ export class KvState implements CredentialState {
     kv: KVNamespace,
     private readonly config: Config,
   ) {
-    this.store = new KvStore(kv, config.storeDeadlineMs);
+    this.store = new KvStore(
+      kv,
+      config.storeDeadlineMs,
+      config.kvMemoSeconds > 0 ? new LocationMemo(config.kvMemoSeconds) : undefined,
+    );
   }
 
   async newTokenId(): Promise<string> {

@@ -1,17 +1,20 @@
 import * as z from "zod/mini";
 import { KV_CACHE_TTL_SECONDS, KV_MIN_TTL_SECONDS, RECORD_EXPIRY_MARGIN_SECONDS } from "../../core/constants";
 import { StoredValueError, withDeadline } from "../../core/failures";
+import type { LocationMemo } from "./location-memo";
 
 /**
  * The KV namespace as the eventual mode uses it: JSON records, every call under the
- * store deadline (STORE_DEADLINE_MS). A call that has not answered in time, or fails in a
- * way the runtime marks transient, is Unavailable (503); a value of the wrong shape is a
- * StoredValueError (500), never a pass.
+ * store deadline (STORE_DEADLINE_MS), with the location's memo in front (what was read or
+ * written here in the last KV_MEMO_SECONDS is not read again: src/state/kv/location-memo.ts).
+ * A call that has not answered in time, or fails in a way the runtime marks transient,
+ * is Unavailable (503); a value of the wrong shape is a StoredValueError (500), never a pass.
  */
 export class KvStore {
   constructor(
     private readonly kv: KVNamespace,
     private readonly deadlineMs: number,
+    private readonly memo: LocationMemo | undefined,
   ) {}
 
   async read<Schema extends z.ZodMiniType>(
@@ -19,10 +22,15 @@ export class KvStore {
     schema: Schema,
     operation: string,
   ): Promise<z.output<Schema> | null> {
-    const value = await withDeadline(this.deadlineMs, "kv", operation, () =>
-      this.kv.get(key, { type: "json", cacheTtl: KV_CACHE_TTL_SECONDS }),
-    );
-    if (value === null) return null;
+    const recalled = await this.memo?.recall(key);
+    let value = recalled?.value;
+    if (recalled === undefined) {
+      value = await withDeadline(this.deadlineMs, "kv", operation, () =>
+        this.kv.get(key, { type: "json", cacheTtl: KV_CACHE_TTL_SECONDS }),
+      );
+      await this.memo?.rememberRead(key, value);
+    }
+    if (value === null || value === undefined) return null;
     const record = z.safeParse(schema, value);
     if (!record.success) throw new StoredValueError("kv", operation);
     return record.data;
@@ -33,6 +41,8 @@ export class KvStore {
     await withDeadline(this.deadlineMs, "kv", operation, () =>
       this.kv.put(key, JSON.stringify(record), { expiration: expiresAt }),
     );
+    // Seen by the whole location at once: an end never waits for the memo to let go here.
+    await this.memo?.rememberWritten(key, record);
   }
 }
 
