@@ -140,6 +140,9 @@ describe("what the memo never does", () => {
     expect(await broken.recall("token:x")).toBeUndefined();
     await expect(broken.rememberRead("token:x", null)).resolves.toBeUndefined();
     await expect(broken.rememberWritten("token:x", { state: "issued" })).resolves.toBeUndefined();
+    // An entry this class did not put (no `value`) is a miss, never a "not found".
+    const strange = { match: async () => new Response("{}") } as unknown as Cache;
+    expect(await new LocationMemo(KV_MEMO_SECONDS, async () => strange).recall("token:x")).toBeUndefined();
   });
 
   it("keeps an entry for KV_MEMO_SECONDS at most, and only under its own made-up origin", async () => {

@@ -57,7 +57,7 @@ export class LocationMemo {
         }),
       ]);
       const entry = found?.[0] ?? found?.[1];
-      return entry ? ((await entry.json()) as Recalled) : undefined;
+      return entry ? recalled(await entry.json()) : undefined;
     } catch {
       return undefined;
     } finally {
@@ -109,6 +109,11 @@ export class LocationMemo {
     });
     return this.#cache;
   }
+}
+
+/** An entry as this class puts it, or a miss: never `undefined` standing for "not found". */
+function recalled(body: unknown): Recalled | undefined {
+  return typeof body === "object" && body !== null && "value" in body ? { value: body.value } : undefined;
 }
 
 function unavailable(error: unknown): void {
