@@ -7,6 +7,8 @@ export default defineConfig({
     name: "e2e",
     include: ["e2e/**/*.e2e.ts"],
     environment: "node",
+    // Temporary folders (certificates, the Worker's configuration) removed after each file.
+    setupFiles: ["test-node/scratch.ts"],
     // One file at a time: each starts its own wrangler dev and Chromium, too much for a
     // small machine at once, and two free-port probes could pick the same port.
     fileParallelism: false,

@@ -2,9 +2,9 @@
 // the developer's login, whatever the shell or CI job holds: wrangler sees no credentials,
 // a home without its login, and an API address that answers nothing. (scripts/wrangler.mjs
 // also refuses, under a test runner, every wrangler command that would change anything.)
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { scratch } from "./scratch";
 
 for (const name of [
   "CLOUDFLARE_API_TOKEN",
@@ -18,9 +18,9 @@ for (const name of [
 ]) {
   delete process.env[name];
 }
-const home = mkdtempSync(join(tmpdir(), "cec-edge-token-home-"));
+const home = join(scratch, "home");
+mkdirSync(home);
 process.env.HOME = home;
 process.env.XDG_CONFIG_HOME = join(home, ".config");
 process.env.CLOUDFLARE_API_BASE_URL = "http://127.0.0.1:9/client/v4";
 process.env.WRANGLER_SEND_METRICS = "false";
-process.once("exit", () => rmSync(home, { recursive: true, force: true }));
