@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { nowSeconds } from "../src/core/time";
 import { TokenService } from "../src/index";
+import { kvKey, tokenRefOf } from "../src/state/keys";
+import { NO_KV_MEMO } from "./faults";
 import { callWith, jsonRequest, newIdentity, validate } from "./helpers";
 import { TEST_BINDINGS, TEST_TENANT, TEST_TENANT_OTHER } from "./test-env";
 
@@ -110,6 +113,47 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])("%s mode: API keys s
       expect.objectContaining({ event: "security", kind: "rate_limit_hit", apiKey: "acme" }),
     );
     expect(JSON.stringify(logged)).not.toContain(ACME_KEY);
+  });
+});
+
+describe("eventual mode: a scoped key's revocation never replaces another tenant's end", () => {
+  const send = (request: Request, extra: Record<string, string> = {}) =>
+    callWith({ ...PARTNER_VARIABLES, ...extra }, request);
+
+  it("even at a location that has not seen the other tenant's token or its tombstone", async () => {
+    const victim = newIdentity({ tenantSpaceId: TEST_TENANT_OTHER });
+    // Issued at another location (nothing put in this location's memo)…
+    const issued = await send(jsonRequest("/v1/tokens", victim, { headers: as(GLOBEX_KEY) }), NO_KV_MEMO);
+    const { token, tokenId } = await issued.json<{ token: string; tokenId: string }>();
+    const key = kvKey.token(await tokenRefOf(tokenId));
+    // …and not seen here yet: this location's memo holds "not found"…
+    await env.TOKENS.delete(key);
+    await validate(token, victim, send);
+    // …when globex's revocation, made at another location, reaches KV.
+    await env.TOKENS.put(key, JSON.stringify({ state: "revoked", revokedAt: nowSeconds() }), {
+      expirationTtl: 3_600,
+    });
+    const refused = await send(
+      new Request(`https://edge.test/v1/tokens/${tokenId}`, { method: "DELETE", headers: as(ACME_KEY) }),
+    );
+    expect(refused.status).toBe(403);
+    expect(await env.TOKENS.get(key, "json")).toMatchObject({ state: "revoked" });
+    expect(await env.TOKENS.get(key, "json")).not.toHaveProperty("tenants");
+    const everywhere = (request: Request) => send(request, NO_KV_MEMO);
+    expect((await validate(token, victim, everywhere)).body.retCode).toBe(6);
+  });
+
+  it("a scoped key's own token is revoked by id alone, with no read, wherever it was issued", async () => {
+    const own = newIdentity();
+    const issued = await send(jsonRequest("/v1/tokens", own, { headers: as(ACME_KEY) }));
+    const { token, tokenId } = await issued.json<{ token: string; tokenId: string }>();
+    await env.TOKENS.delete(kvKey.token(await tokenRefOf(tokenId))); // not seen here
+    const revoked = await send(
+      new Request(`https://edge.test/v1/tokens/${tokenId}`, { method: "DELETE", headers: as(ACME_KEY) }),
+      NO_KV_MEMO,
+    );
+    expect(revoked.status).toBe(204);
+    expect((await validate(token, own, (request) => send(request, NO_KV_MEMO))).body.retCode).toBe(6);
   });
 });
 

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEVELOPMENT_DEFAULTS } from "../src/config/development";
+import { kvKey, userRefOf } from "../src/state/keys";
 import { userShard } from "../src/state/ledger/ledger-client";
 import { faultyKv, NO_KV_MEMO, SHORT_STORE_DEADLINE } from "./faults";
 import {
@@ -442,6 +443,61 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])("%s mode", (mode) =>
         const identity = { userId: user, userName: "Alice Example", tenantSpaceId: TEST_TENANT };
         expect((await validate(token, identity, via)).body.retCode).toBe(0);
       });
+
+      /** A user revocation made at another location at `revokedBefore` (seconds), reaching this one now. */
+      async function revocationArrives(user: string, revokedBefore: number) {
+        const key = kvKey.revokedUser(await userRefOf({ tenantSpaceId: TEST_TENANT, userId: user }));
+        await env.TOKENS.put(key, JSON.stringify({ revokedBefore }), { expirationTtl: 3_600 });
+      }
+
+      it.runIf(mode === "eventual")(
+        "a token issued where the revocation had not arrived yet, and its sessions, are refused once it has",
+        async () => {
+          vi.spyOn(console, "warn").mockImplementation(() => {});
+          vi.spyOn(console, "log").mockImplementation(() => {});
+          const idp = await freshIdentityProvider(published);
+          const via = sendWith({ IDENTITY_ISSUERS: JSON.stringify([idp.entry()]) });
+          const user = `user-${crypto.randomUUID()}`;
+          const signedIn = Math.floor(Date.now() / 1000);
+          const idToken = await idp.sign({ sub: user });
+          // Revoked elsewhere one second after the sign-in; here, a second later, unknown yet.
+          at(2000);
+          const issued = await via(tokenRequest(idToken));
+          expect(issued.status).toBe(201);
+          const { token } = await issued.json<{ token: string }>();
+          expect(decodeJwt(token).auth_time).toBe(signedIn); // the sign-in it was issued on
+          const identity = { userId: user, userName: "Alice Example", tenantSpaceId: TEST_TENANT };
+          const opened = await via(jsonRequest(SESSIONS, { Token: token, ...identity, channelId: "web-1" }));
+          expect(opened.status).toBe(200);
+          await revocationArrives(user, signedIn + 1);
+          const everywhere = sendWith({ IDENTITY_ISSUERS: JSON.stringify([idp.entry()]), ...NO_KV_MEMO });
+          expect((await validate(token, identity, everywhere)).body).toEqual({
+            retCode: 6,
+            message: "token revoked or unknown: user revoked",
+          });
+          expect((await verify(withCookie(cookieValue(opened)), everywhere)).status).toBe(401);
+        },
+      );
+
+      it.runIf(mode === "eventual")(
+        "a session opened after a revocation, where it had not arrived yet, is refused once it has",
+        async () => {
+          vi.spyOn(console, "warn").mockImplementation(() => {});
+          vi.spyOn(console, "log").mockImplementation(() => {});
+          const identity = newIdentity();
+          const issuedAt = Math.floor(Date.now() / 1000);
+          const { token } = await issue(identity, {}, send);
+          expect(decodeJwt(token).auth_time).toBeUndefined(); // an API key's: compared by its issue
+          at(2000);
+          const opened = await send(jsonRequest(SESSIONS, { Token: token, ...identity, channelId: "web-1" }));
+          expect(opened.status).toBe(200);
+          await revocationArrives(identity.userId, issuedAt + 1);
+          const everywhere = sendWith(NO_KV_MEMO);
+          const refused = await verify(withCookie(cookieValue(opened)), everywhere);
+          expect(refused.status).toBe(401);
+          expect(await refused.json()).toMatchObject({ retCode: 6 });
+        },
+      );
 
       it("refuses a fresh identity token whose auth_time is at or before revokedBefore", async () => {
         vi.spyOn(console, "warn").mockImplementation(() => {});

@@ -141,6 +141,14 @@ describe("the validate endpoint", () => {
       ],
       ["a numeric sub", (identity) => mintToken({ ...claimsFor(identity), sub: 10010001 })],
       ["an iat in the future", (identity) => mintToken(claimsFor(identity, { ageSeconds: -60 }))],
+      [
+        "an auth_time after iat",
+        (identity) => {
+          const claims = claimsFor(identity);
+          return mintToken({ ...claims, auth_time: claims.iat + 1 });
+        },
+      ],
+      ["an auth_time not a number", (identity) => mintToken({ ...claimsFor(identity), auth_time: "0" })],
     ];
 
     it.each(cases)("%s", async (_, makeToken) => {

@@ -59,6 +59,7 @@ describe("web-channel sessions", () => {
         "kid",
         "mac",
         "sessionId",
+        "signedInAt",
         "tenantId",
         "tokenRef",
         "userId",
@@ -193,6 +194,7 @@ describe("web-channel sessions", () => {
       "sessionId",
       "tokenRef",
       "epoch",
+      "signedInAt",
       "kid",
       "mac",
     ])("changing %s makes the value invalid, before any KV read", async (field) => {
@@ -251,8 +253,8 @@ describe("web-channel sessions", () => {
     });
 
     it.each([
-      ["v1", "ccmessaging-token/v1", ["epoch", "tokenRef"]],
-      ["v2", "ccmessaging-token/v2", ["epoch"]],
+      ["v1", "ccmessaging-token/v1", ["signedInAt", "epoch", "tokenRef"]],
+      ["v2", "ccmessaging-token/v2", ["signedInAt", "epoch"]],
     ] as const)(
       "a genuine cookie of an earlier version (%s) answers expired, so the page reopens",
       async (_, context, dropped) => {
@@ -284,6 +286,7 @@ describe("web-channel sessions", () => {
       const {
         tokenRef: _,
         epoch: __,
+        signedInAt: ____,
         ...v1Shape
       } = decodeLikeTheSeed(cookieValue(await openSession(newIdentity())));
       const response = await verify(withCookie(encodeLikeTheSeed(v1Shape)));
@@ -314,6 +317,7 @@ describe("web-channel sessions", () => {
         // A token that was never recorded: not revoked, so only the session's own record decides.
         tokenRef: randomTokenId().padEnd(43, "A"),
         epoch: "eventual",
+        signedInAt: Math.floor(createTime / 1000),
       };
       if (record) {
         const digest = new Uint8Array(

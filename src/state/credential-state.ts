@@ -46,7 +46,15 @@ export interface TokenFacts extends TokenOwner {
   readonly tokenId: string;
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /** A signed-in user's sign-in (the token's `auth_time`), at or before `issuedAt`. */
+  readonly signedInAt?: number | undefined;
 }
+
+/**
+ * The time a user revocation is compared with: the user's sign-in when the token has one,
+ * otherwise its issue. Revoked when at or before `revokedBefore`.
+ */
+export const revocationTimeOf = (token: TokenFacts): number => token.signedInAt ?? token.issuedAt;
 
 export type TokenStanding = "ok" | "unknown" | "revoked" | "userRevoked" | "used";
 export type SessionStanding = "ok" | "ended" | "replaced" | "unknown" | "tokenRevoked" | "userRevoked";

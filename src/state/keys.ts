@@ -1,4 +1,6 @@
-import { sha256Base64url } from "../crypto/encoding";
+import { base64url } from "jose";
+import { TOKEN_ID_BYTES } from "../core/constants";
+import { decodeBase64url, sha256, sha256Base64url } from "../crypto/encoding";
 
 /**
  * How stored things are named, in one place for both stores: no key or column holds a
@@ -38,6 +40,35 @@ export interface UserRef {
 /** A (tenant, user), as named in KV (the ledger keeps the ids as columns: user revocation looks them up). */
 export function userRefOf({ tenantSpaceId, userId }: UserRef): Promise<string> {
   return sha256Base64url(JSON.stringify([tenantSpaceId, userId]));
+}
+
+/**
+ * Bytes at the start of an eventual-mode token id that name its tenant: the first bytes of
+ * SHA-256(JSON ["tenant", tenantSpaceId]). A scoped caller's revocation tells whose token
+ * an id is from the id alone, with no KV read that a location not yet reached by the
+ * token's record or tombstone could answer wrongly. 6 bytes: two served tenants share a
+ * tag with a chance of one in 2^48 per pair; 10 random bytes (80 bits) remain.
+ */
+export const TENANT_TAG_BYTES = 6;
+
+async function tenantTagOf(tenantSpaceId: string): Promise<Uint8Array> {
+  const digest = await sha256(JSON.stringify(["tenant", tenantSpaceId]));
+  return new Uint8Array(digest, 0, TENANT_TAG_BYTES);
+}
+
+/** A new eventual-mode token id for `tenantSpaceId`: its tenant tag, then random bytes (22 base64url characters). */
+export async function newTaggedTokenId(tenantSpaceId: string): Promise<string> {
+  const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_ID_BYTES));
+  bytes.set(await tenantTagOf(tenantSpaceId));
+  return base64url.encode(bytes);
+}
+
+/** Whether `tokenId` carries the tenant tag of `tenantSpaceId` (src/state/kv/kv-state.ts, revokeToken). */
+export async function tokenIdNamesTenant(tokenId: string, tenantSpaceId: string): Promise<boolean> {
+  const bytes = decodeBase64url(tokenId);
+  if (bytes?.byteLength !== TOKEN_ID_BYTES) return false;
+  const tag = await tenantTagOf(tenantSpaceId);
+  return tag.every((byte, index) => bytes[index] === byte);
 }
 
 /** The Workers KV keys (eventual mode). */

@@ -17,7 +17,8 @@ export const MAX_SESSION_VALUE_BYTES = 4_096 - "ccmessaging-token=".length;
  * Authentication": the Base64 of a JSON object with `tenantId`, `channelId` and `userId`
  * (and `createTime`), URL-encoded when it is set as a cookie. To make it unforgeable we
  * add `expireTime`, a random `sessionId`, `tokenRef` (which token opened it, so revoking
- * that token ends the session), `epoch` (the consistency epoch it was opened in), the
+ * that token ends the session), `epoch` (the consistency epoch it was opened in),
+ * `signedInAt` (when its user signed in, or its token was issued: seconds), the
  * `kid` of the key that made it, and `mac`, an HMAC-SHA-256 over all of them. Times are
  * milliseconds since the epoch, as CC-Messaging's Java side writes them.
  */
@@ -32,6 +33,12 @@ export interface SessionClaims {
   readonly tokenRef: string;
   /** The consistency epoch the session was opened in (Config.consistency.epoch). */
   readonly epoch: string;
+  /**
+   * Seconds: what a user revocation is compared with, the opening token's sign-in (its
+   * `auth_time`) or else its issue, so that a session opened after a revocation, at a
+   * location it had not reached yet, is refused once it has.
+   */
+  readonly signedInAt: number;
 }
 
 const idText = z.string().check(z.minLength(1));
@@ -46,7 +53,17 @@ const hash = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/));
 const VERSIONS = [
   {
     context: "ccmessaging-token/v3",
-    claims: ["tenantId", "channelId", "userId", "createTime", "expireTime", "sessionId", "tokenRef", "epoch"],
+    claims: [
+      "tenantId",
+      "channelId",
+      "userId",
+      "createTime",
+      "expireTime",
+      "sessionId",
+      "tokenRef",
+      "epoch",
+      "signedInAt",
+    ],
   },
   {
     context: "ccmessaging-token/v2",
@@ -70,6 +87,7 @@ const FIELD_SCHEMAS = {
   sessionId: z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/)),
   tokenRef: hash,
   epoch: z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,64}$/)),
+  signedInAt: z.number().check(z.int(), z.gte(0)),
 } as const;
 
 /** The stored shape of a version: exactly its claims, `kid` and `mac`. */

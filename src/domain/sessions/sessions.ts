@@ -2,7 +2,7 @@ import type { Config } from "../../config/config";
 import { type Decision, ok, type Refusal, refuse } from "../../core/decision";
 import type { ValidateRequest } from "../../core/schemas";
 import { randomBase64url } from "../../crypto/encoding";
-import type { CredentialState, SessionStanding } from "../../state/credential-state";
+import { type CredentialState, revocationTimeOf, type SessionStanding } from "../../state/credential-state";
 import { tokenRefOf } from "../../state/keys";
 import { checkToken, refusalFor, tokenFacts } from "../tokens/validate-token";
 import {
@@ -67,6 +67,7 @@ export async function openSession(
     sessionId: randomBase64url(SESSION_ID_BYTES),
     tokenRef: await tokenRefOf(check.value.claims.tokenId),
     epoch: config.consistency.epoch,
+    signedInAt: revocationTimeOf(tokenFacts(check.value.claims)),
   };
   const value = await encodeSessionValue(config.sessionKeys, claims);
   if (cookieBytes(value) > MAX_SESSION_VALUE_BYTES) {

@@ -37,6 +37,7 @@ export async function issueToken(
     userId: request.userId,
     issuedAt: now,
     expiresAt: now + expiresIn,
+    signedInAt,
   };
   const token = await signToken(config.signingKeys, {
     ...facts,

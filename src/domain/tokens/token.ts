@@ -22,6 +22,12 @@ export interface TokenClaims {
   readonly expiresAt: number;
   /** The consistency epoch it was issued in (Config.consistency.epoch). */
   readonly epoch: string;
+  /**
+   * Seconds: when the user signed in, for a token issued from an identity token (JWT
+   * `auth_time`). A user revocation refuses the token when this is at or before it, so a
+   * location that issued it before the revocation reached it gives no way around it.
+   */
+  readonly signedInAt?: number | undefined;
 }
 
 /** A token that verified: its claims, and the `kid` of the key that signed it. */
@@ -55,6 +61,7 @@ export function signToken(keys: SigningKeyRing, claims: TokenClaims): Promise<st
     [CLAIM.userName]: claims.userName,
     [CLAIM.tenantSpaceId]: claims.tenantSpaceId,
     [CLAIM.epoch]: claims.epoch,
+    ...(claims.signedInAt !== undefined && { auth_time: claims.signedInAt }),
   })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: TOKEN_TYPE, kid: keys.current.kid })
     .setIssuer(TOKEN_ISSUER)
@@ -110,6 +117,13 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
     const userName = payload[CLAIM.userName];
     const tenantSpaceId = payload[CLAIM.tenantSpaceId];
     const epoch = payload[CLAIM.epoch] ?? EPOCH_BEFORE_EPOCHS;
+    const signedInAt = payload.auth_time;
+    if (
+      signedInAt !== undefined &&
+      (typeof signedInAt !== "number" || typeof iat !== "number" || signedInAt > iat)
+    ) {
+      return invalid("auth_time not accepted");
+    }
     if (
       typeof epoch !== "string" ||
       typeof jti !== "string" ||
@@ -123,7 +137,16 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
     }
     return ok({
       kid,
-      claims: { tokenId: jti, userId: sub, userName, tenantSpaceId, issuedAt: iat, expiresAt: exp, epoch },
+      claims: {
+        tokenId: jti,
+        userId: sub,
+        userName,
+        tenantSpaceId,
+        issuedAt: iat,
+        expiresAt: exp,
+        epoch,
+        signedInAt,
+      },
     });
   } catch (error) {
     if (error instanceof KeyRefused) return error.refusal;

@@ -51,8 +51,8 @@ export async function checkToken(config: Config, request: ValidateRequest): Prom
 }
 
 export function tokenFacts(claims: TokenClaims): TokenFacts {
-  const { tokenId, tenantSpaceId, userId, issuedAt, expiresAt } = claims;
-  return { tokenId, tenantSpaceId, userId, issuedAt, expiresAt };
+  const { tokenId, tenantSpaceId, userId, issuedAt, expiresAt, signedInAt } = claims;
+  return { tokenId, tenantSpaceId, userId, issuedAt, expiresAt, signedInAt };
 }
 
 const revokedPresented = { securityEvent: "revoked_token_presented" } as const;

@@ -1,21 +1,25 @@
 import type { Config } from "../../config/config";
-import {
-  KV_PROPAGATION_GRACE_SECONDS,
-  REVOCATION_HORIZON_SECONDS,
-  TOKEN_ID_BYTES,
-} from "../../core/constants";
+import { KV_PROPAGATION_GRACE_SECONDS, REVOCATION_HORIZON_SECONDS } from "../../core/constants";
 import { seconds } from "../../core/time";
 import { sameSecret } from "../../crypto/compare";
-import { randomBase64url } from "../../crypto/encoding";
 import type { SessionClaims } from "../../domain/sessions/session-value";
-import type {
-  CredentialState,
-  SessionStanding,
-  TokenFacts,
-  TokenOwner,
-  TokenStanding,
+import {
+  type CredentialState,
+  revocationTimeOf,
+  type SessionStanding,
+  type TokenFacts,
+  type TokenOwner,
+  type TokenStanding,
 } from "../credential-state";
-import { kvKey, sessionIdHashOf, sessionRefOf, tokenRefOf, userRefOf } from "../keys";
+import {
+  kvKey,
+  newTaggedTokenId,
+  sessionIdHashOf,
+  sessionRefOf,
+  tokenIdNamesTenant,
+  tokenRefOf,
+  userRefOf,
+} from "../keys";
 import { KvStore, recordExpiration } from "./kv-store";
 import { LocationMemo } from "./location-memo";
 import {
@@ -47,8 +51,9 @@ export class KvState implements CredentialState {
     );
   }
 
-  async newTokenId(): Promise<string> {
-    return randomBase64url(TOKEN_ID_BYTES);
+  /** Tagged with the token's tenant, so that a scoped caller's revocation needs no read (revokeToken). */
+  newTokenId(owner: TokenOwner): Promise<string> {
+    return newTaggedTokenId(owner.tenantSpaceId);
   }
 
   async recordIssued(token: TokenFacts, signedInAt?: number): Promise<"ok" | "userRevoked"> {
@@ -56,7 +61,7 @@ export class KvState implements CredentialState {
     const lastValidSecond = token.expiresAt + this.config.clockToleranceSeconds;
     await this.store.write(
       kvKey.token(await tokenRefOf(token.tokenId)),
-      { state: "issued", exp: token.expiresAt, tenant: token.tenantSpaceId },
+      { state: "issued", exp: token.expiresAt },
       recordExpiration(lastValidSecond, token.issuedAt),
       "write token record",
     );
@@ -67,19 +72,25 @@ export class KvState implements CredentialState {
   async useToken(token: TokenFacts, now: number): Promise<TokenStanding> {
     const [record, userRevoked] = await Promise.all([
       this.tokenRecord(await tokenRefOf(token.tokenId)),
-      this.revokedSince(token, token.issuedAt),
+      this.revokedSince(token, revocationTimeOf(token)),
     ]);
-    if (revokes(record, token.tenantSpaceId)) return "revoked";
+    if (revokes(record)) return "revoked";
     if (userRevoked) return "userRevoked";
     // No record: KV may not have carried it here yet. See KV_PROPAGATION_GRACE_SECONDS.
     return !record && now - token.issuedAt > KV_PROPAGATION_GRACE_SECONDS ? "unknown" : "ok";
   }
 
   /**
-   * Unscoped: a tombstone, with no read first. Scoped: the record is read first, to tell
-   * whose token it is; a token of another tenant is "outOfScope" and nothing is written; a
-   * token this location does not know (not issued here yet, or long gone) gets a tombstone
-   * that covers the scope's tenants only (with any it already covered).
+   * A tombstone, with no read first: for an unscoped caller always; for a scoped one when
+   * the id's tenant tag (src/state/keys.ts) names one of its tenants. Whose token it is
+   * comes from the id alone, never from a read: a location not yet reached by the token's
+   * record, or by another caller's tombstone, would answer that wrongly, and a tombstone
+   * written on such an answer could replace another tenant's end under KV's
+   * last-write-wins. An id tagged for another served tenant is "outOfScope", nothing
+   * written. An id tagged for no served tenant names no token of this version: one made
+   * before ids carried tags is "outOfScope" while its record is seen here (a scoped caller
+   * cannot tell it is its own: an unscoped key revokes it), and anything else is
+   * "revoked" with nothing written (it names no token, or one not seen here yet).
    */
   async revokeToken(
     tokenId: string,
@@ -87,22 +98,13 @@ export class KvState implements CredentialState {
     scope?: ReadonlySet<string>,
   ): Promise<"revoked" | "outOfScope"> {
     const tokenRef = await tokenRefOf(tokenId);
-    const operation = "write token revocation";
-    if (scope === undefined) {
-      await this.writeTombstone(tokenRef, { state: "revoked", revokedAt: now }, operation);
+    if (scope === undefined || (await namesOneOf(tokenId, scope))) {
+      await this.writeTombstone(tokenRef, { state: "revoked", revokedAt: now }, "write token revocation");
       return "revoked";
     }
+    if (await namesOneOf(tokenId, this.config.tenantSpaceIds)) return "outOfScope";
     const record = await this.tokenRecord(tokenRef);
-    if (record?.state === "issued" && record.tenant !== undefined) {
-      if (!scope.has(record.tenant)) return "outOfScope";
-      await this.writeTombstone(tokenRef, { state: "revoked", revokedAt: now }, operation);
-      return "revoked";
-    }
-    if (record?.state === "revoked" && record.tenants === undefined) return "revoked";
-    const covered = record?.state === "revoked" ? (record.tenants ?? []) : [];
-    const tenants = [...new Set([...covered, ...scope])].sort();
-    await this.writeTombstone(tokenRef, { state: "revoked", revokedAt: now, tenants }, operation);
-    return "revoked";
+    return record?.state === "issued" ? "outOfScope" : "revoked";
   }
 
   /**
@@ -138,10 +140,10 @@ export class KvState implements CredentialState {
     const [record, token, userRevoked] = await Promise.all([
       this.sessionRecord(session),
       this.tokenRecord(session.tokenRef),
-      this.revokedSince(owner, seconds(session.createTime)),
+      this.revokedSince(owner, session.signedInAt),
     ]);
     if (userRevoked) return "userRevoked";
-    if (revokes(token, session.tenantId)) return token.by === "logout" ? "ended" : "tokenRevoked";
+    if (revokes(token)) return token.by === "logout" ? "ended" : "tokenRevoked";
     return sessionStanding(record, await sessionIdHashOf(session.sessionId), session, nowMs);
   }
 
@@ -194,6 +196,11 @@ export class KvState implements CredentialState {
     const hardEnd = session.createTime + this.config.session.maxLifetimeSeconds * 1000;
     return recordExpiration(seconds(hardEnd) + this.config.clockToleranceSeconds, seconds(nowMs));
   }
+}
+
+async function namesOneOf(tokenId: string, tenants: ReadonlySet<string>): Promise<boolean> {
+  for (const tenant of tenants) if (await tokenIdNamesTenant(tokenId, tenant)) return true;
+  return false;
 }
 
 function sessionStanding(

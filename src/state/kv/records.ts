@@ -6,27 +6,21 @@ import * as z from "zod/mini";
  */
 
 /**
- * `token:<tokenRef>`: written at issuance ("issued", with the token's tenant, so that a
- * scoped key's revocation can tell whose it is), overwritten by a revocation or a logout
- * ("revoked"; a logout's says so, so that its sessions answer "session ended"). A
- * revocation by a scoped caller of a token this location does not know names the
- * `tenants` it covers, and refuses no token of another tenant.
+ * `token:<tokenRef>`: written at issuance ("issued"), overwritten by a revocation or a
+ * logout ("revoked"; a logout's says so, so that its sessions answer "session ended").
+ * Every tombstone refuses the token whoever wrote it: a scoped caller writes one only for
+ * a token its id names as the caller's tenant's (src/state/keys.ts), so it never narrows
+ * or replaces another's.
  */
 export const tokenRecord = z.discriminatedUnion("state", [
-  z.object({ state: z.literal("issued"), exp: z.number(), tenant: z.optional(z.string()) }),
-  z.object({
-    state: z.literal("revoked"),
-    revokedAt: z.number(),
-    by: z.optional(z.literal("logout")),
-    tenants: z.optional(z.array(z.string())),
-  }),
+  z.object({ state: z.literal("issued"), exp: z.number() }),
+  z.object({ state: z.literal("revoked"), revokedAt: z.number(), by: z.optional(z.literal("logout")) }),
 ]);
 export type TokenRecord = z.output<typeof tokenRecord>;
 export type Tombstone = Extract<TokenRecord, { state: "revoked" }>;
 
-/** Whether a token record refuses a token of `tenant`: a tombstone, unless it names other tenants only. */
-export function revokes(record: TokenRecord | null, tenant: string): record is Tombstone {
-  return record?.state === "revoked" && (record.tenants === undefined || record.tenants.includes(tenant));
+export function revokes(record: TokenRecord | null): record is Tombstone {
+  return record?.state === "revoked";
 }
 
 /**
