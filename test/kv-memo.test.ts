@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { KV_MEMO_SECONDS } from "../src/core/constants";
-import { LocationMemo } from "../src/state/kv/location-memo";
+import { LocationMemo, memoCacheName } from "../src/state/kv/location-memo";
 import { faultyKv, NO_KV_MEMO } from "./faults";
 import { bearer, callWith, issue, jsonRequest, newIdentity, validate, validateRequest } from "./helpers";
 import { cookieValue, endSession, openSession, SESSIONS, verify, withCookie } from "./sessions";
@@ -136,25 +136,35 @@ describe("what the memo never does", () => {
   });
 
   it("a memo that fails is a miss, never an answer", async () => {
-    const broken = new LocationMemo(KV_MEMO_SECONDS, () => Promise.reject(new Error("cache unavailable")));
+    const broken = new LocationMemo(KV_MEMO_SECONDS, () => Promise.reject(new Error("cache unavailable")), 2);
     expect(await broken.recall("token:x")).toBeUndefined();
     await expect(broken.rememberRead("token:x", null)).resolves.toBeUndefined();
     await expect(broken.rememberWritten("token:x", { state: "issued" })).resolves.toBeUndefined();
     // An entry this class did not put (no `value`) is a miss, never a "not found".
     const strange = { match: async () => new Response("{}") } as unknown as Cache;
-    expect(await new LocationMemo(KV_MEMO_SECONDS, async () => strange).recall("token:x")).toBeUndefined();
+    expect(await new LocationMemo(KV_MEMO_SECONDS, async () => strange, 2).recall("token:x")).toBeUndefined();
   });
 
-  it("keeps an entry for KV_MEMO_SECONDS at most, and only under its own made-up origin", async () => {
+  /** A cache that records what is put and deleted; `failPuts` makes every put fail. */
+  function recordingCache({ failPuts = false } = {}) {
     const puts: { url: string; cacheControl: string | null }[] = [];
+    const deletes: string[] = [];
     const cache = {
-      put: async (key: string, response: Response) => {
-        puts.push({ url: key, cacheControl: response.headers.get("Cache-Control") });
+      put: async (url: string, response: Response) => {
+        if (failPuts) throw new Error("cache put failed");
+        puts.push({ url, cacheControl: response.headers.get("Cache-Control") });
       },
       match: async () => undefined,
-      delete: async () => true,
+      delete: async (url: string) => deletes.push(url) > 0,
     } as unknown as Cache;
-    const memo = new LocationMemo(KV_MEMO_SECONDS, async () => cache);
+    return { cache, puts, deletes };
+  }
+
+  it("keeps a read entry KV_MEMO_SECONDS, a written one longer by the store deadline, under its own made-up origin", async () => {
+    const { cache, puts } = recordingCache();
+    // A 2 s store deadline: a read in flight when the write was made ends within it, and
+    // whatever it remembers expires before the written entry does.
+    const memo = new LocationMemo(KV_MEMO_SECONDS, async () => cache, 2);
     await memo.rememberRead("token:abc", null);
     await memo.rememberWritten("token:abc", { state: "revoked" });
     expect(puts).toEqual([
@@ -164,9 +174,28 @@ describe("what the memo never does", () => {
       },
       {
         url: "https://kv-memo.cec-edge-token.internal/written/token:abc",
-        cacheControl: `max-age=${KV_MEMO_SECONDS}`,
+        cacheControl: `max-age=${KV_MEMO_SECONDS + 2}`,
       },
     ]);
     expect(KV_MEMO_SECONDS).toBeLessThanOrEqual(30);
+  });
+
+  it("a write it cannot remember removes both of the key's entries, so no older one answers", async () => {
+    const { cache, deletes } = recordingCache({ failPuts: true });
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    await new LocationMemo(KV_MEMO_SECONDS, async () => cache, 2).rememberWritten("token:abc", {
+      state: "revoked",
+    });
+    expect(deletes.sort()).toEqual([
+      "https://kv-memo.cec-edge-token.internal/read/token:abc",
+      "https://kv-memo.cec-edge-token.internal/written/token:abc",
+    ]);
+  });
+
+  it("each deployment has a memo of its own: the Cache API is shared by a zone's Workers", async () => {
+    const production = await memoCacheName("production", ["k-2026-a", "k-2026-b"]);
+    expect(await memoCacheName("production", ["k-2026-b", "k-2026-a"])).toBe(production);
+    expect(await memoCacheName("staging", ["k-2026-a", "k-2026-b"])).not.toBe(production);
+    expect(await memoCacheName("production", ["k-2026-c"])).not.toBe(production);
   });
 });

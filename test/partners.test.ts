@@ -186,10 +186,42 @@ describe("API_KEY_SCOPES is checked with the configuration", () => {
 });
 
 describe("a partner's own Workers, over RPC, are scoped by their binding's props", () => {
-  function serviceFor(props: Record<string, unknown>) {
+  function serviceFor(props: Record<string, unknown>, bindings: Partial<Env> = {}) {
     const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props };
-    return new TokenService(ctx as unknown as ExecutionContext, { ...env, ...PARTNER_VARIABLES } as Env);
+    return new TokenService(
+      ctx as unknown as ExecutionContext,
+      {
+        ...env,
+        ...PARTNER_VARIABLES,
+        ...bindings,
+      } as Env,
+    );
   }
+
+  it("each binding has its own budgets: one partner's Worker cannot spend another's", async () => {
+    // A limiter whose budget for one key is spent: the key the acme binding spends on.
+    const keys: string[] = [];
+    const recording = { limit: async ({ key }: { key: string }) => ({ success: keys.push(key) > 0 }) };
+    const acmeProps = { name: "acme-portal", tenantSpaceIds: [TEST_TENANT] };
+    await serviceFor(acmeProps, { END_LIMITER: recording as RateLimit }).revokeUser({
+      tenantSpaceId: TEST_TENANT,
+      userId: "u-1",
+    });
+    const spent = {
+      limit: async ({ key }: { key: string }) => ({ success: !keys.includes(key) }),
+    } as RateLimit;
+    const acme = serviceFor(acmeProps, { END_LIMITER: spent });
+    const globex = serviceFor(
+      { name: "globex-portal", tenantSpaceIds: [TEST_TENANT_OTHER] },
+      { END_LIMITER: spent },
+    );
+    expect(await acme.revokeUser({ tenantSpaceId: TEST_TENANT, userId: "u-2" })).toMatchObject({
+      retCode: 8,
+    });
+    expect(await globex.revokeUser({ tenantSpaceId: TEST_TENANT_OTHER, userId: "u-2" })).toMatchObject({
+      retCode: 0,
+    });
+  });
 
   it("props.tenantSpaceIds scopes the binding: another tenant answers retCode 7", async () => {
     const acme = serviceFor({ name: "acme-portal", tenantSpaceIds: [TEST_TENANT] });

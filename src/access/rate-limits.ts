@@ -63,7 +63,8 @@ const LIMITERS = { issuance: "ISSUE_LIMITER", ends: "END_LIMITER" } as const sat
 
 /**
  * One unit of `budget` for this caller, keyed on who it is: the API key's position, the
- * identity (issuer and user, hashed), or the service binding.
+ * identity (issuer and user, hashed), or the service binding by its props (its `name`,
+ * else its tenants), so that one partner's Worker cannot spend another's budget.
  */
 export async function spend(env: Env, budget: Budget, caller: Caller): Promise<Refusal | undefined> {
   const key =
@@ -71,7 +72,7 @@ export async function spend(env: Env, budget: Budget, caller: Caller): Promise<R
       ? `api-key:${caller.index}`
       : caller.kind === "identity"
         ? `identity:${await sha256Base64url(JSON.stringify([caller.identity.issuer, caller.identity.userId]))}`
-        : "service-binding";
+        : `service-binding:${await sha256Base64url(JSON.stringify([caller.name ?? null, caller.tenants ? [...caller.tenants].sort() : null]))}`;
   const limiter = LIMITERS[budget];
   return rateLimit(env[limiter], key, limiter);
 }

@@ -8,11 +8,18 @@
  *   and joiners of words (U+200B, U+2060, U+FEFF), soft hyphens and the like. They are
  *   invisible where a name is shown (CEC's agent console, a log viewer) and can make one
  *   id read as another.
+ * - every other character Unicode says to draw as nothing (`Default_Ignorable_Code_Point`),
+ *   whatever its category: the Hangul fillers (U+3164, U+115F, U+1160, U+FFA0), the
+ *   combining grapheme joiner (U+034F), Khmer's inherent vowels (U+17B4, U+17B5), tag
+ *   characters (U+E0000–U+E007F, which can carry hidden ASCII), and the like.
  * Kept: U+200C ZERO WIDTH NON-JOINER and U+200D ZERO WIDTH JOINER, which Persian, Arabic
- * and Indic scripts need to spell names at all, and emoji sequences use; neither reorders
- * text.
+ * and Indic scripts need to spell names at all, and emoji sequences use; and the
+ * variation selectors (U+FE00–U+FE0F, U+E0100–U+E01EF), which choose how a character is
+ * drawn (an emoji's colour form, a Japanese name's registered ideograph variant). None of
+ * them reorders text or stands for a character of its own.
  */
-export const FORBIDDEN_CHARACTER = /[\p{Cc}\p{Cs}\u2028\u2029]|(?![\u200c\u200d])\p{Cf}/u;
+export const FORBIDDEN_CHARACTER =
+  /[\p{Cc}\p{Cs}\u2028\u2029]|(?!\u200c|\u200d|[\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 const FORBIDDEN_CHARACTERS = new RegExp(FORBIDDEN_CHARACTER.source, "gu");
 
 /** Each forbidden character becomes U+FFFD, the replacement character (for log lines). */

@@ -21,7 +21,7 @@ import {
   userRefOf,
 } from "../keys";
 import { KvStore, recordExpiration } from "./kv-store";
-import { LocationMemo } from "./location-memo";
+import { LocationMemo, memoCacheName } from "./location-memo";
 import {
   revokes,
   type SessionRecord,
@@ -47,7 +47,14 @@ export class KvState implements CredentialState {
     this.store = new KvStore(
       kv,
       config.storeDeadlineMs,
-      config.kvMemoSeconds > 0 ? new LocationMemo(config.kvMemoSeconds) : undefined,
+      config.kvMemoSeconds > 0
+        ? new LocationMemo(
+            config.kvMemoSeconds,
+            async () =>
+              caches.open(await memoCacheName(config.environment, [...config.signingKeys.byKid.keys()])),
+            Math.ceil(config.storeDeadlineMs / 1000),
+          )
+        : undefined,
     );
   }
 

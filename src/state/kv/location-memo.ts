@@ -1,14 +1,25 @@
-import { KV_MEMO_SECONDS } from "../../core/constants";
+import { base64url } from "jose";
+import { sha256 } from "../../crypto/encoding";
 import { logEvent } from "../../observability/log";
 
-/** The memo's cache, and the made-up origin its keys live under (never fetched). */
-const MEMO_CACHE = "cec-edge-token:kv-memo";
+/**
+ * The made-up origin the memo's entries live under (never fetched). The cache's name
+ * carries the deployment (memoCacheName): the Cache API is shared by every Worker of a
+ * zone, and two deployments there (staging and production) hold different KV namespaces.
+ */
 const MEMO_ORIGIN = "https://kv-memo.cec-edge-token.internal/";
+
+/** The memo's cache for a deployment: its environment and signing keys' ids, hashed. */
+export async function memoCacheName(environment: string, kids: readonly string[]): Promise<string> {
+  const digest = await sha256(JSON.stringify([environment, [...kids].sort()]));
+  return `cec-edge-token:kv-memo:${base64url.encode(new Uint8Array(digest, 0, 12))}`;
+}
 
 /**
  * A record's two entries: what a request of this location wrote (`written/`), and what
- * one read (`read/`). A written entry wins over a read one, so a read that was in flight
- * when an end was written here, and remembers the older value after it, is never the
+ * one read (`read/`). A written entry wins over a read one, and outlives any read that was
+ * in flight when it was written (by the store deadline, see `writtenExtraSeconds`), so a
+ * read that remembers the older value after an end was written here is never the
  * answer: the end is.
  */
 const entryUrl = (kind: "written" | "read", key: string) => `${MEMO_ORIGIN}${kind}/${key}`;
@@ -35,9 +46,15 @@ export class LocationMemo {
   #cache: Promise<Cache> | undefined;
 
   constructor(
-    /** KV_MEMO_SECONDS: how long an entry is kept, at most KV_MEMO_SECONDS the constant. */
-    private readonly seconds: number = KV_MEMO_SECONDS,
-    private readonly openCache: () => Promise<Cache> = () => caches.open(MEMO_CACHE),
+    /** KV_MEMO_SECONDS: how long a read entry is kept (at most 30). */
+    private readonly seconds: number,
+    private readonly openCache: () => Promise<Cache>,
+    /**
+     * How much longer a written entry is kept than a read one: at least the longest a KV
+     * read may take (the store deadline), so that a read in flight when the write was made
+     * cannot leave its older value behind the written one.
+     */
+    private readonly writtenExtraSeconds: number,
     /** How long a recall may take before it counts as a miss. */
     private readonly deadlineMs = 50,
   ) {}
@@ -75,28 +92,30 @@ export class LocationMemo {
   }
 
   /**
-   * Remembers what was just written to `key`. If that fails, the entry a read left is
-   * removed instead, so that the location does not keep showing what the write replaced.
+   * Remembers what was just written to `key`. If that fails, both of the key's entries are
+   * removed instead (an earlier write's, a read's), so that the location does not keep
+   * showing what the write replaced.
    */
   async rememberWritten(key: string, value: unknown): Promise<void> {
     try {
-      await this.put("written", key, value);
+      await this.put("written", key, value, this.seconds + this.writtenExtraSeconds);
     } catch (error) {
       unavailable(error);
       try {
-        await (await this.cache()).delete(entryUrl("read", key));
+        const cache = await this.cache();
+        await Promise.all([cache.delete(entryUrl("written", key)), cache.delete(entryUrl("read", key))]);
       } catch {
-        // Nothing more to do: the entry expires within KV_MEMO_SECONDS.
+        // Nothing more to do: the entries expire on their own.
       }
     }
   }
 
-  private async put(kind: "written" | "read", key: string, value: unknown): Promise<void> {
+  private async put(kind: "written" | "read", key: string, value: unknown, seconds = this.seconds) {
     const body = JSON.stringify({ value } satisfies Recalled);
     await (await this.cache()).put(
       entryUrl(kind, key),
       new Response(body, {
-        headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${this.seconds}` },
+        headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${seconds}` },
       }),
     );
   }
