@@ -352,8 +352,14 @@ export async function preflight({ env: name, vars: extraVars = {}, configPath, o
     // The Worker cannot know what ran before it: say what a switch would cost, every time.
     report.note(
       "CONSISTENCY",
-      `${consistency.mode}, epoch "${consistency.epoch}". If [env.${name}] last ran another epoch (another CONSISTENCY or CONSISTENCY_EPOCH), deploying switches it: every token in flight (up to TOKEN_TTL_SECONDS old) and every open web-channel session is refused from then on (retCode 6) and must be issued or opened again. Give every switch a new CONSISTENCY_EPOCH (its date) and make it at a quiet hour (docs/consistency.md, "Switching modes")`,
+      `${consistency.mode}, epoch "${consistency.epoch}". If [env.${name}] last ran another epoch (another CONSISTENCY or CONSISTENCY_EPOCH), deploying switches it: every token in flight (up to TOKEN_TTL_SECONDS old) and every open web-channel session is refused from then on (retCode 6) and must be issued or opened again, and signed-in users sign in again (an identity token from before CONSISTENCY_EPOCH gets retCode 18: a user revoked in the other mode was revoked in a store this one never reads). Give every switch a new CONSISTENCY_EPOCH (its UTC date or time, not later than the deployment) and make it at a quiet hour (docs/consistency.md, "Switching modes")`,
     );
+    if (consistency.startedAt === undefined && consistency.mode === "strict") {
+      report.warning(
+        "CONSISTENCY_EPOCH",
+        "is not set: if this deployment ran eventual mode before, identity tokens from sign-ins before the switch still get tokens, and a user revoked in eventual mode could sign back in with one. Set it to the switch's UTC date or time",
+      );
+    }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) {

@@ -428,7 +428,7 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])("%s mode", (mode) =>
         expect(again.headers.get("Cache-Control")).toBe("no-store");
         expect(await again.json()).toEqual({
           retCode: 18,
-          message: "user revoked, sign in again: identity token issued before the user was revoked",
+          message: "sign in again: identity token issued before the user was revoked",
         });
         expect(await storedTokens(user)).toBe(stored);
         const events = warn.mock.calls.map(([line]) => line as Record<string, unknown>);

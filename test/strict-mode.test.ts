@@ -13,7 +13,9 @@ import {
   VALIDATE_PATH,
   validate,
 } from "./helpers";
+import { freshIdentityProvider, type PublishedKeySets, serveKeySets } from "./identity-provider";
 import { cookieValue, endSession, openSession, SESSIONS, verify, withCookie } from "./sessions";
+import { TEST_TENANT } from "./test-env";
 
 /**
  * CONSISTENCY=strict over HTTP: what only the ledger can promise (counted uses, exactly
@@ -275,6 +277,62 @@ describe("switching CONSISTENCY: everything from before the switch is refused in
     expect((await validate(token, identity, single)).body.retCode).toBe(17);
     // Within KV's propagation grace, where a token with no KV record would pass.
     expect((await validate(token, identity, eventual)).body).toEqual({ retCode: 6, message: switched });
+  });
+
+  it.each([
+    ["eventual to strict", "strict"],
+    ["strict to eventual", "eventual"],
+  ] as const)(
+    "%s: a sign-in from before the switch gets no token (a user revoked in the old mode stays out)",
+    async (_, mode) => {
+      const published: PublishedKeySets = new Map();
+      serveKeySets(published);
+      const idp = await freshIdentityProvider(published);
+      const now = Math.floor(Date.now() / 1000);
+      // Switched two minutes ago (to the minute), after a sign-in ten minutes ago.
+      const switchedAt = `${new Date((now - 120) * 1000).toISOString().slice(0, 16)}Z`;
+      const after = (request: Request) =>
+        callWith(
+          {
+            CONSISTENCY: mode,
+            CONSISTENCY_EPOCH: switchedAt,
+            IDENTITY_ISSUERS: JSON.stringify([idp.entry()]),
+          },
+          request,
+        );
+      const tokenRequest = async (idToken: string) =>
+        after(
+          jsonRequest(
+            "/v1/tokens",
+            { tenantSpaceId: TEST_TENANT },
+            { headers: { Authorization: `Bearer ${idToken}` } },
+          ),
+        );
+      const refused = await tokenRequest(await idp.sign({ iat: now - 600 }));
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toEqual({
+        retCode: 18,
+        message: "sign in again: identity token issued before the consistency mode changed",
+      });
+      // A refreshed identity token of that sign-in (new iat, old auth_time) is no better.
+      expect((await tokenRequest(await idp.sign({ auth_time: now - 600 }))).status).toBe(401);
+      expect((await tokenRequest(await idp.sign())).status).toBe(201);
+    },
+  );
+
+  it("CONSISTENCY_EPOCH is the switch's UTC date or time, never one in the future", async () => {
+    const healthz = (label: string) =>
+      callWith({ CONSISTENCY_EPOCH: label }, new Request("https://edge.test/healthz"));
+    expect((await healthz("2026-11-01")).status).toBe(200);
+    expect((await healthz("2026-11-01T03:00Z")).status).toBe(200);
+    for (const wrong of ["v2", "2026-13-01", "2999-01-01"]) {
+      const response = await healthz(wrong);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({
+        retCode: 11,
+        message: expect.stringContaining("CONSISTENCY_EPOCH must be the switch's UTC date or time"),
+      });
+    }
   });
 
   it("strict to eventual to strict: a new CONSISTENCY_EPOCH refuses the first strict period's tokens", async () => {

@@ -12,6 +12,7 @@ import {
   type ConfigProblem,
   type ConsistencyMode,
   type Environment,
+  epochStartsAt,
   type Parsed,
   parseSigningKeysVariable,
   parseVariables,
@@ -79,6 +80,12 @@ export interface ConsistencyConfig {
    * (or an earlier period of this one) issued is refused: its ends were kept elsewhere.
    */
   readonly epoch: string;
+  /**
+   * CONSISTENCY_EPOCH as a time (seconds): the switch. An identity token whose sign-in is
+   * older is refused (retCode 18): a user revoked in the previous mode was revoked in a
+   * store this mode never reads. Undefined while no switch has been declared.
+   */
+  readonly startedAt: number | undefined;
   /** TOKEN_MAX_USES: validations (and session opens) a token passes; null = unlimited. Strict mode only. */
   readonly tokenMaxUses: number | null;
   /** LEDGER_LOCATION_HINT: where the ledger objects are created; undefined = near their first caller. */
@@ -223,6 +230,7 @@ async function build(
         parsed.CONSISTENCY_EPOCH === undefined
           ? parsed.CONSISTENCY
           : `${parsed.CONSISTENCY}:${parsed.CONSISTENCY_EPOCH}`,
+      startedAt: parsed.CONSISTENCY_EPOCH === undefined ? undefined : epochStartsAt(parsed.CONSISTENCY_EPOCH),
       tokenMaxUses: parsed.TOKEN_MAX_USES ?? null,
       ledgerLocationHint: parsed.LEDGER_LOCATION_HINT,
     },

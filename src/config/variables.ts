@@ -106,6 +106,14 @@ export const csv = (text: string) =>
     .filter(Boolean);
 
 /** Unset, or set to an empty string in wrangler.toml, both mean "use the default". */
+/**
+ * CONSISTENCY_EPOCH as a time: seconds since the epoch of the switch (a date alone is its
+ * midnight, UTC). NaN for what is not a date.
+ */
+export function epochStartsAt(text: string): number {
+  return Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text) / 1000;
+}
+
 export const optionalText = z.pipe(
   z.optional(z.union([z.string(), z.number()])),
   z.transform((value) =>
@@ -280,9 +288,21 @@ const variables = {
     expected: "must be eventual or strict (or unset: eventual)",
   },
   CONSISTENCY_EPOCH: {
-    schema: z.pipe(optionalText, z.optional(z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,32}$/)))),
+    schema: z.pipe(
+      optionalText,
+      z.optional(
+        z.string().check(
+          z.regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z)?$/),
+          z.refine((text) => {
+            const startsAt = epochStartsAt(text);
+            // Not in the future: identity tokens from before it are refused until then.
+            return Number.isFinite(startsAt) && startsAt <= Date.now() / 1000 + CLOCK_TOLERANCE_MAX_SECONDS;
+          }),
+        ),
+      ),
+    ),
     expected:
-      "must be a label of 1 to 32 letters, digits, '.', '_', ':' or '-', such as the date of the switch (or unset)",
+      "must be the switch's UTC date or time, not in the future, such as 2026-12-02 or 2026-12-02T03:00Z (or unset)",
   },
   KV_MEMO_SECONDS: {
     schema: wholeNumber(0, KV_MEMO_SECONDS, KV_MEMO_SECONDS),

@@ -79,7 +79,7 @@ export const OUTCOMES = {
   /** CONSISTENCY=strict with TOKEN_MAX_USES: the token has passed validation that many times. */
   tokenAlreadyUsed: { retCode: 17, message: "token already used", status: verdict(401) },
   /** An identity token from before the user's revocation (POST /v1/revocations): only a new sign-in helps. */
-  identityRevoked: { retCode: 18, message: "user revoked, sign in again", status: both(401) },
+  identityRevoked: { retCode: 18, message: "sign in again", status: both(401) },
   /** CHANNEL_IDS is set and the session's channel is not in it. */
   channelNotAllowed: { retCode: 19, message: "channel not allowed", status: both(403) },
 } as const satisfies Record<string, OutcomeRow>;

@@ -30,6 +30,12 @@ export async function issueToken(
 ): Promise<Decision<IssuedToken>> {
   const unserved = unservedTenant(config, request.tenantSpaceId);
   if (unserved) return unserved;
+  // A user revoked before the last consistency switch was revoked in the other mode's
+  // store, which this mode never reads: a sign-in from before the switch is not enough.
+  const { startedAt } = config.consistency;
+  if (signedInAt !== undefined && startedAt !== undefined && signedInAt < startedAt) {
+    return refuse("identityRevoked", "identity token issued before the consistency mode changed");
+  }
   const expiresIn = grantedTtl(request.ttlSeconds, config.tokenTtlSeconds);
   const facts = {
     tokenId: await state.newTokenId(request),
