@@ -122,6 +122,7 @@ describe("configuration", () => {
       ).toEqual({
         mode: "strict",
         epoch: "strict:2026-12-02",
+        startedAt: Date.UTC(2026, 11, 2) / 1000,
         tokenMaxUses: 1,
         ledgerLocationHint: "weur",
       });
