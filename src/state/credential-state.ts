@@ -22,8 +22,10 @@ export interface CredentialState {
   useToken(token: TokenFacts, now: number): Promise<TokenStanding>;
   /**
    * Idempotent; works for a token whose record is missing or gone. With `scope` (a scoped
-   * caller's tenants): "outOfScope", and nothing written, when the token is known to be
-   * another tenant's; a token not known is revoked for the scope's tenants only.
+   * caller's tenants): "outOfScope", and nothing written, when the token is another
+   * tenant's; never does a scoped caller's revocation end, or narrow the end of, another
+   * tenant's token. The ledger knows each token's tenant (a token it never recorded is
+   * revoked for the scope's tenants only); KV tells it from the id's tenant tag.
    */
   revokeToken(tokenId: string, now: number, scope?: ReadonlySet<string>): Promise<"revoked" | "outOfScope">;
   /** Everything the user holds, issued at or before `now` (seconds), is refused. Returns `revokedBefore`. */
