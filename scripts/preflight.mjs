@@ -3,12 +3,13 @@
 // before it goes live, exactly as the deployed Worker will parse it, and lists every
 // problem at once. See USAGE below.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import { parseOptions, usageError } from "./cli.mjs";
+import { importSource } from "./import-source.mjs";
 import { readCustody } from "./keys.mjs";
 import { wranglerCommand } from "./wrangler.mjs";
 
@@ -66,32 +67,8 @@ export function loadParser() {
   return parser;
 }
 
-async function bundleParser() {
-  const { build } = await import("esbuild");
-  // One file per process: preflights running side by side never read each other's half-written bundle.
-  const outfile = join(
-    root,
-    "node_modules",
-    ".cache",
-    "preflight",
-    `config-${process.pid}-${Date.now()}.mjs`,
-  );
-  mkdirSync(dirname(outfile), { recursive: true });
-  await build({
-    entryPoints: [join(root, "src", "config", "config.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    target: "es2022",
-    outfile,
-    logLevel: "error",
-  });
-  try {
-    return await import(pathToFileURL(outfile).href);
-  } finally {
-    rmSync(outfile, { force: true });
-  }
+function bundleParser() {
+  return importSource("src/config/config.ts", "preflight");
 }
 
 /** KEY=VALUE lines as wrangler reads .dev.vars: # comments, optional quotes. */
