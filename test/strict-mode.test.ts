@@ -208,16 +208,22 @@ describe("each mode is self-contained", () => {
         : Reflect.get(target, property),
   });
 
+  /** Issue, validate, open, verify, end and revoke, each answered as it should be. */
+  async function throughEveryStep(send: Send) {
+    const identity = newIdentity();
+    const { token, tokenId } = await issue(identity, {}, send);
+    expect((await validate(token, identity, send)).body.retCode).toBe(0);
+    const value = cookieValue(await openSession(identity, "web-1", send));
+    expect((await verify(withCookie(value), send)).status).toBe(204);
+    expect((await endSession(value, send)).status).toBe(204);
+    expect((await revokeToken(tokenId, send)).status).toBe(204);
+    return { identity, token };
+  }
+
   it("eventual mode serves every route with no LEDGER binding, and never calls the ledger", async () => {
     for (const ledger of [undefined, untouchable("LEDGER")]) {
       const send: Send = (request) => callWith({ LEDGER: ledger }, request);
-      const identity = newIdentity();
-      const { token, tokenId } = await issue(identity, {}, send);
-      expect((await validate(token, identity, send)).body.retCode).toBe(0);
-      const value = cookieValue(await openSession(identity, "web-1", send));
-      expect((await verify(withCookie(value), send)).status).toBe(204);
-      expect((await endSession(value, send)).status).toBe(204);
-      expect((await revokeToken(tokenId, send)).status).toBe(204);
+      const { identity } = await throughEveryStep(send);
       const revoked = await send(
         jsonRequest(
           "/v1/revocations",
@@ -231,13 +237,7 @@ describe("each mode is self-contained", () => {
 
   it("strict mode decides from the ledger alone: KV is never read or written", async () => {
     const send = (request: Request) => callWith({ CONSISTENCY: "strict", TOKENS: kvUntouched }, request);
-    const identity = newIdentity();
-    const { token, tokenId } = await issue(identity, {}, send);
-    expect((await validate(token, identity, send)).body.retCode).toBe(0);
-    const value = cookieValue(await openSession(identity, "web-1", send));
-    expect((await verify(withCookie(value), send)).status).toBe(204);
-    expect((await endSession(value, send)).status).toBe(204);
-    expect((await revokeToken(tokenId, send)).status).toBe(204);
+    const { token, identity } = await throughEveryStep(send);
     expect((await validate(token, identity, send)).body.retCode).toBe(6);
   });
 

@@ -51,9 +51,18 @@ export function userRefOf({ tenantSpaceId, userId }: UserRef): Promise<string> {
  */
 export const TENANT_TAG_BYTES = 6;
 
-async function tenantTagOf(tenantSpaceId: string): Promise<Uint8Array> {
-  const digest = await sha256(JSON.stringify(["tenant", tenantSpaceId]));
-  return new Uint8Array(digest, 0, TENANT_TAG_BYTES);
+/** Tags by tenant, once per isolate: only served tenants are tagged, so it stays small. */
+const tenantTags = new Map<string, Promise<Uint8Array>>();
+
+function tenantTagOf(tenantSpaceId: string): Promise<Uint8Array> {
+  let tag = tenantTags.get(tenantSpaceId);
+  if (tag === undefined) {
+    tag = sha256(JSON.stringify(["tenant", tenantSpaceId])).then(
+      (digest) => new Uint8Array(digest, 0, TENANT_TAG_BYTES),
+    );
+    tenantTags.set(tenantSpaceId, tag);
+  }
+  return tag;
 }
 
 /** A new eventual-mode token id for `tenantSpaceId`: its tenant tag, then random bytes (22 base64url characters). */
